@@ -1,0 +1,824 @@
+//! Byte automata for grammar rules.
+//!
+//! Each rule that survives inlining becomes a deterministic automaton over bytes whose
+//! states may also carry *call edges* (`call rule C, then go to state t`) and an
+//! accepting flag (the rule may end here). Rules that are not recursive are inlined into
+//! their callers, so the lexical parts of a grammar (strings, numbers, whitespace,
+//! literals) become plain byte transitions and only recursion is left to the parser.
+//!
+//! Construction: Thompson NFA per rule (code-point classes through UTF-8 sequences,
+//! bounded repetitions unrolled under a size limit), subset construction to a DFA over
+//! byte equivalence classes, then a grammar-wide trim that removes calls to rules that
+//! match nothing and states that cannot reach an accepting state.
+//!
+//! Lookahead assertions `(= ...)` must be regular; they become call-free DFAs of their own.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::grammar::{Expr, Grammar, RuleId};
+
+/// Marks a missing transition.
+pub(crate) const DEAD: u32 = u32::MAX;
+
+/// Most NFA states one grammar may expand to.
+pub const MAX_NFA_STATES: usize = 2_000_000;
+/// Most DFA states one rule may determinize to.
+pub const MAX_DFA_STATES: usize = 500_000;
+/// Non-recursive rules whose estimated automaton is at most this large are inlined
+/// wherever they are referenced (larger ones only when referenced once).
+const INLINE_SIZE: u64 = 4_000;
+/// Deepest chain of nested inlined rules.
+const MAX_INLINE_DEPTH: usize = 64;
+
+/// Index of a kept rule inside [`Automata`].
+pub(crate) type KRule = u32;
+
+/// A deterministic automaton for one rule.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleDfa {
+    /// Name of the grammar rule.
+    pub name: String,
+    /// Byte → equivalence class.
+    pub classes: [u8; 256],
+    /// Number of classes.
+    pub ncls: usize,
+    /// `trans[state * ncls + class]` = next state or [`DEAD`].
+    pub trans: Vec<u32>,
+    /// The rule may end in this state.
+    pub accept: Vec<bool>,
+    /// Call edges per state: (called rule, state after the call returns).
+    pub calls: Vec<Vec<(KRule, u32)>>,
+    /// Start state.
+    pub start: u32,
+    /// Index into [`Automata::lookaheads`] of this rule's lookahead assertion.
+    pub lookahead: Option<u32>,
+    /// Some byte transition leaves this state.
+    pub scans: Vec<bool>,
+    /// A call edge is reachable from this state through byte transitions.
+    pub reaches_call: Vec<bool>,
+}
+
+impl RuleDfa {
+    #[inline]
+    pub fn next(&self, state: u32, byte: u8) -> u32 {
+        self.trans[state as usize * self.ncls + self.classes[byte as usize] as usize]
+    }
+    pub fn num_states(&self) -> usize {
+        self.accept.len()
+    }
+    fn memory_bytes(&self) -> usize {
+        256 + self.trans.len() * 4
+            + self.accept.len() * 3
+            + self.calls.iter().map(|c| 24 + c.len() * 8).sum::<usize>()
+    }
+}
+
+/// The automata of a whole grammar.
+#[derive(Debug, Clone)]
+pub(crate) struct Automata {
+    /// Kept rules; index 0 is the root.
+    pub rules: Vec<RuleDfa>,
+    /// Lookahead assertion automata (no call edges).
+    pub lookaheads: Vec<RuleDfa>,
+    /// Whether some kept rule calls the root (so something may follow its end).
+    pub root_is_called: bool,
+}
+
+impl Automata {
+    /// Compiles a grammar into automata.
+    pub fn build(g: &Grammar) -> Result<Automata> {
+        Builder::new(g)?.run()
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.rules.iter().map(RuleDfa::memory_bytes).sum::<usize>()
+            + self
+                .lookaheads
+                .iter()
+                .map(RuleDfa::memory_bytes)
+                .sum::<usize>()
+    }
+}
+
+// ----------------------------------------------------------------------------- NFA
+
+#[derive(Default, Clone)]
+struct NState {
+    eps: Vec<u32>,
+    bytes: Vec<(u8, u8, u32)>,
+    calls: Vec<(RuleId, u32)>,
+}
+
+#[derive(Default)]
+struct Nfa {
+    states: Vec<NState>,
+}
+
+impl Nfa {
+    fn add(&mut self, budget: &mut usize) -> Result<u32> {
+        if *budget == 0 {
+            return Err(Error::limit(format!(
+                "grammar too large: it expands to more than {MAX_NFA_STATES} automaton states \
+                 (a large repetition count such as {{0,1000000}} or a huge literal set)"
+            )));
+        }
+        *budget -= 1;
+        self.states.push(NState::default());
+        Ok(self.states.len() as u32 - 1)
+    }
+}
+
+struct Builder<'g> {
+    g: &'g Grammar,
+    recursive: Vec<bool>,
+    est: Vec<u64>,
+    refcount: Vec<u32>,
+    budget: usize,
+}
+
+impl<'g> Builder<'g> {
+    fn new(g: &'g Grammar) -> Result<Self> {
+        let n = g.rules().len();
+        let recursive = find_recursive(g);
+        let mut refcount = vec![0u32; n];
+        for r in g.rules() {
+            r.body.for_each_ref(&mut |id| refcount[id.index()] += 1);
+        }
+        let mut b = Builder {
+            g,
+            recursive,
+            est: vec![u64::MAX; n],
+            refcount,
+            budget: MAX_NFA_STATES,
+        };
+        // Size estimates, callees first (memoized; recursive rules count as one call edge).
+        for i in 0..n {
+            b.estimate_rule(i, 0);
+        }
+        Ok(b)
+    }
+
+    fn estimate_rule(&mut self, r: usize, depth: usize) -> u64 {
+        if self.est[r] != u64::MAX {
+            return self.est[r];
+        }
+        if self.recursive[r] || depth > MAX_INLINE_DEPTH {
+            return 1;
+        }
+        let body = &self.g.rules()[r].body;
+        let v = self.estimate(body, depth + 1);
+        self.est[r] = v;
+        v
+    }
+
+    fn estimate(&mut self, e: &Expr, depth: usize) -> u64 {
+        match e {
+            Expr::Bytes(b) => b.len() as u64 + 1,
+            Expr::Class(c) => 4 * c.ranges.len() as u64 + 4,
+            Expr::Ref(r) => {
+                if self.inlinable(*r) {
+                    self.estimate_rule(r.index(), depth)
+                } else {
+                    1
+                }
+            }
+            Expr::Seq(v) | Expr::Alt(v) => v
+                .iter()
+                .map(|x| self.estimate(x, depth))
+                .fold(1u64, |a, b| a.saturating_add(b)),
+            Expr::Repeat { expr, min, max } => {
+                let one = self.estimate(expr, depth);
+                let copies = (*max).unwrap_or(*min).max(*min).max(1) as u64;
+                one.saturating_mul(copies).saturating_add(2)
+            }
+        }
+    }
+
+    fn inlinable(&self, r: RuleId) -> bool {
+        let i = r.index();
+        !self.recursive[i] && self.g.rules()[i].lookahead.is_none() && r != self.g.root()
+    }
+
+    fn should_inline(&self, r: RuleId, depth: usize) -> bool {
+        self.inlinable(r)
+            && depth < MAX_INLINE_DEPTH
+            && (self.est[r.index()] <= INLINE_SIZE || self.refcount[r.index()] <= 1)
+    }
+
+    fn run(mut self) -> Result<Automata> {
+        let g = self.g;
+        let mut kept: Vec<RuleId> = vec![g.root()];
+        let mut kept_index: HashMap<RuleId, KRule> = HashMap::from([(g.root(), 0)]);
+        let mut dfas: Vec<RuleDfa> = Vec::new();
+        let mut raw_calls: Vec<Vec<Vec<(RuleId, u32)>>> = Vec::new();
+        let mut la_dfas: Vec<RuleDfa> = Vec::new();
+        let mut i = 0;
+        while i < kept.len() {
+            let rid = kept[i];
+            let rule = g.rule(rid);
+            let mut nfa = Nfa::default();
+            let start = nfa.add(&mut self.budget)?;
+            let end = nfa.add(&mut self.budget)?;
+            self.build(&mut nfa, &rule.body, start, end, 0)?;
+            let (mut dfa, calls) = determinize(&nfa, start, end, &rule.name)?;
+            for st_calls in &calls {
+                for (c, _) in st_calls {
+                    if !kept_index.contains_key(c) {
+                        kept_index.insert(*c, kept.len() as KRule);
+                        kept.push(*c);
+                    }
+                }
+            }
+            if let Some(la) = &rule.lookahead {
+                let mut lnfa = Nfa::default();
+                let ls = lnfa.add(&mut self.budget)?;
+                let le = lnfa.add(&mut self.budget)?;
+                self.build_regular(&mut lnfa, la, ls, le, 0, &rule.name)?;
+                let (ldfa, _) = determinize(&lnfa, ls, le, &rule.name)?;
+                dfa.lookahead = Some(la_dfas.len() as u32);
+                la_dfas.push(ldfa);
+            }
+            dfas.push(dfa);
+            raw_calls.push(calls);
+            i += 1;
+        }
+        for (dfa, calls) in dfas.iter_mut().zip(raw_calls) {
+            dfa.calls = calls
+                .into_iter()
+                .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
+                .collect();
+        }
+        let root_is_called = dfas
+            .iter()
+            .any(|d| d.calls.iter().flatten().any(|&(c, _)| c == 0));
+        let mut a = Automata {
+            rules: dfas,
+            lookaheads: la_dfas,
+            root_is_called,
+        };
+        trim(&mut a)?;
+        for d in a.rules.iter_mut().chain(a.lookaheads.iter_mut()) {
+            finish_flags(d);
+        }
+        Ok(a)
+    }
+
+    /// Adds NFA paths from `from` to `to` matching `e`.
+    fn build(&mut self, nfa: &mut Nfa, e: &Expr, from: u32, to: u32, depth: usize) -> Result<()> {
+        match e {
+            Expr::Bytes(b) => self.build_bytes(nfa, b, from, to),
+            Expr::Class(c) => self.build_class(nfa, &c.normalized(), from, to),
+            Expr::Ref(r) => {
+                if self.should_inline(*r, depth) {
+                    let body = &self.g.rule(*r).body;
+                    self.build(nfa, body, from, to, depth + 1)
+                } else {
+                    nfa.states[from as usize].calls.push((*r, to));
+                    Ok(())
+                }
+            }
+            Expr::Seq(v) => {
+                if v.is_empty() {
+                    nfa.states[from as usize].eps.push(to);
+                    return Ok(());
+                }
+                let mut cur = from;
+                for (k, x) in v.iter().enumerate() {
+                    let next = if k + 1 == v.len() {
+                        to
+                    } else {
+                        nfa.add(&mut self.budget)?
+                    };
+                    self.build(nfa, x, cur, next, depth)?;
+                    cur = next;
+                }
+                Ok(())
+            }
+            Expr::Alt(v) => {
+                for x in v {
+                    // A fresh entry state keeps alternatives from sharing loops.
+                    let s = nfa.add(&mut self.budget)?;
+                    nfa.states[from as usize].eps.push(s);
+                    self.build(nfa, x, s, to, depth)?;
+                }
+                Ok(())
+            }
+            Expr::Repeat { expr, min, max } => {
+                self.build_repeat(nfa, expr, *min, *max, from, to, depth)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_repeat(
+        &mut self,
+        nfa: &mut Nfa,
+        e: &Expr,
+        min: u32,
+        max: Option<u32>,
+        from: u32,
+        to: u32,
+        depth: usize,
+    ) -> Result<()> {
+        if let Some(m) = max {
+            if m < min {
+                return Err(Error::syntax(format!(
+                    "repetition {{{min},{m}}}: minimum exceeds maximum"
+                )));
+            }
+        }
+        let mut cur = from;
+        for _ in 0..min {
+            let next = nfa.add(&mut self.budget)?;
+            self.build(nfa, e, cur, next, depth)?;
+            cur = next;
+        }
+        match max {
+            None => {
+                let a = nfa.add(&mut self.budget)?;
+                let b = nfa.add(&mut self.budget)?;
+                nfa.states[cur as usize].eps.push(a);
+                self.build(nfa, e, a, b, depth)?;
+                nfa.states[b as usize].eps.push(a);
+                nfa.states[a as usize].eps.push(to);
+            }
+            Some(m) => {
+                for _ in min..m {
+                    nfa.states[cur as usize].eps.push(to);
+                    let next = nfa.add(&mut self.budget)?;
+                    self.build(nfa, e, cur, next, depth)?;
+                    cur = next;
+                }
+                nfa.states[cur as usize].eps.push(to);
+            }
+        }
+        Ok(())
+    }
+
+    /// Like [`Self::build`] but every reference is inlined; recursion is an error.
+    fn build_regular(
+        &mut self,
+        nfa: &mut Nfa,
+        e: &Expr,
+        from: u32,
+        to: u32,
+        depth: usize,
+        owner: &str,
+    ) -> Result<()> {
+        match e {
+            Expr::Ref(r) => {
+                if self.recursive[r.index()] || depth > MAX_INLINE_DEPTH {
+                    return Err(Error::syntax(format!(
+                        "the lookahead assertion of rule `{owner}` must be regular, but it uses the recursive rule `{}`",
+                        self.g.rule(*r).name
+                    )));
+                }
+                let body = &self.g.rule(*r).body;
+                self.build_regular(nfa, body, from, to, depth + 1, owner)
+            }
+            Expr::Seq(v) if !v.is_empty() => {
+                let mut cur = from;
+                for (k, x) in v.iter().enumerate() {
+                    let next = if k + 1 == v.len() {
+                        to
+                    } else {
+                        nfa.add(&mut self.budget)?
+                    };
+                    self.build_regular(nfa, x, cur, next, depth, owner)?;
+                    cur = next;
+                }
+                Ok(())
+            }
+            Expr::Alt(v) => {
+                for x in v {
+                    let s = nfa.add(&mut self.budget)?;
+                    nfa.states[from as usize].eps.push(s);
+                    self.build_regular(nfa, x, s, to, depth, owner)?;
+                }
+                Ok(())
+            }
+            Expr::Repeat { expr, min, max } => {
+                // Repetition of a regular expression: reuse the general builder on an
+                // inlined copy.
+                let inner = self.inline_all(expr, depth, owner)?;
+                self.build_repeat(nfa, &inner, *min, *max, from, to, depth)
+            }
+            other => self.build(nfa, other, from, to, depth),
+        }
+    }
+
+    fn inline_all(&self, e: &Expr, depth: usize, owner: &str) -> Result<Expr> {
+        Ok(match e {
+            Expr::Ref(r) => {
+                if self.recursive[r.index()] || depth > MAX_INLINE_DEPTH {
+                    return Err(Error::syntax(format!(
+                        "the lookahead assertion of rule `{owner}` must be regular, but it uses the recursive rule `{}`",
+                        self.g.rule(*r).name
+                    )));
+                }
+                self.inline_all(&self.g.rule(*r).body, depth + 1, owner)?
+            }
+            Expr::Seq(v) => Expr::Seq(
+                v.iter()
+                    .map(|x| self.inline_all(x, depth, owner))
+                    .collect::<Result<_>>()?,
+            ),
+            Expr::Alt(v) => Expr::Alt(
+                v.iter()
+                    .map(|x| self.inline_all(x, depth, owner))
+                    .collect::<Result<_>>()?,
+            ),
+            Expr::Repeat { expr, min, max } => Expr::Repeat {
+                expr: Box::new(self.inline_all(expr, depth, owner)?),
+                min: *min,
+                max: *max,
+            },
+            other => other.clone(),
+        })
+    }
+
+    fn build_bytes(&mut self, nfa: &mut Nfa, b: &[u8], from: u32, to: u32) -> Result<()> {
+        if b.is_empty() {
+            nfa.states[from as usize].eps.push(to);
+            return Ok(());
+        }
+        let mut cur = from;
+        for (k, &byte) in b.iter().enumerate() {
+            let next = if k + 1 == b.len() {
+                to
+            } else {
+                nfa.add(&mut self.budget)?
+            };
+            nfa.states[cur as usize].bytes.push((byte, byte, next));
+            cur = next;
+        }
+        Ok(())
+    }
+
+    fn build_class(
+        &mut self,
+        nfa: &mut Nfa,
+        ranges: &[(u32, u32)],
+        from: u32,
+        to: u32,
+    ) -> Result<()> {
+        use regex_syntax::utf8::Utf8Sequences;
+        for &(lo, hi) in ranges {
+            let (Some(lo), Some(hi)) = (char::from_u32(lo), char::from_u32(hi)) else {
+                continue;
+            };
+            for seq in Utf8Sequences::new(lo, hi) {
+                let parts = seq.as_slice();
+                let mut cur = from;
+                for (k, r) in parts.iter().enumerate() {
+                    let next = if k + 1 == parts.len() {
+                        to
+                    } else {
+                        nfa.add(&mut self.budget)?
+                    };
+                    nfa.states[cur as usize].bytes.push((r.start, r.end, next));
+                    cur = next;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Marks rules that can reach themselves through references (iterative Tarjan SCC).
+fn find_recursive(g: &Grammar) -> Vec<bool> {
+    let n = g.rules().len();
+    let adj: Vec<Vec<usize>> = g
+        .rules()
+        .iter()
+        .map(|r| {
+            let mut v = Vec::new();
+            r.body.for_each_ref(&mut |id| v.push(id.index()));
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect();
+    let mut index = vec![u32::MAX; n];
+    let mut low = vec![0u32; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut rec = vec![false; n];
+    let mut counter = 0u32;
+    for s in 0..n {
+        if index[s] != u32::MAX {
+            continue;
+        }
+        let mut call: Vec<(usize, usize)> = vec![(s, 0)];
+        index[s] = counter;
+        low[s] = counter;
+        counter += 1;
+        stack.push(s);
+        on_stack[s] = true;
+        while let Some(&mut (v, ref mut k)) = call.last_mut() {
+            if *k < adj[v].len() {
+                let w = adj[v][*k];
+                *k += 1;
+                if index[w] == u32::MAX {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                call.pop();
+                if let Some(&(p, _)) = call.last() {
+                    low[p] = low[p].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    let cyclic = comp.len() > 1 || adj[v].binary_search(&v).is_ok();
+                    for w in comp {
+                        rec[w] = cyclic;
+                    }
+                }
+            }
+        }
+    }
+    rec
+}
+
+// ----------------------------------------------------------------------------- DFA
+
+fn closure(nfa: &Nfa, set: &mut Vec<u32>, seen: &mut [u32], mark: u32) {
+    let mut stack: Vec<u32> = set.clone();
+    for &s in set.iter() {
+        seen[s as usize] = mark;
+    }
+    while let Some(s) = stack.pop() {
+        for &t in &nfa.states[s as usize].eps {
+            if seen[t as usize] != mark {
+                seen[t as usize] = mark;
+                set.push(t);
+                stack.push(t);
+            }
+        }
+    }
+    set.sort_unstable();
+}
+
+type DfaWithCalls = (RuleDfa, Vec<Vec<(RuleId, u32)>>);
+
+fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWithCalls> {
+    // Byte equivalence classes from all range boundaries.
+    let mut boundary = [false; 257];
+    boundary[0] = true;
+    boundary[256] = true;
+    for s in &nfa.states {
+        for &(lo, hi, _) in &s.bytes {
+            boundary[lo as usize] = true;
+            boundary[hi as usize + 1] = true;
+        }
+    }
+    let mut classes = [0u8; 256];
+    let mut reps: Vec<u8> = Vec::new();
+    let mut c: i32 = -1;
+    for b in 0..256usize {
+        if boundary[b] {
+            c += 1;
+            reps.push(b as u8);
+        }
+        classes[b] = c as u8;
+    }
+    let ncls = reps.len();
+
+    let mut seen = vec![0u32; nfa.states.len()];
+    let mut mark = 1u32;
+    let mut sets: Vec<Vec<u32>> = Vec::new();
+    let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut s0 = vec![start];
+    closure(nfa, &mut s0, &mut seen, mark);
+    ids.insert(s0.clone(), 0);
+    sets.push(s0);
+    let mut trans: Vec<u32> = Vec::new();
+    let mut accept_v = Vec::new();
+    let mut calls_v: Vec<Vec<(RuleId, u32)>> = Vec::new();
+    let mut i = 0;
+    while i < sets.len() {
+        let set = sets[i].clone();
+        accept_v.push(set.binary_search(&accept).is_ok());
+        let base = trans.len();
+        trans.resize(base + ncls, DEAD);
+        for (cls, &rep) in reps.iter().enumerate() {
+            let mut tgt: Vec<u32> = Vec::new();
+            for &s in &set {
+                for &(lo, hi, to) in &nfa.states[s as usize].bytes {
+                    if lo <= rep && rep <= hi {
+                        tgt.push(to);
+                    }
+                }
+            }
+            if tgt.is_empty() {
+                continue;
+            }
+            tgt.sort_unstable();
+            tgt.dedup();
+            mark += 1;
+            closure(nfa, &mut tgt, &mut seen, mark);
+            let id = intern(&mut ids, &mut sets, tgt, name)?;
+            trans[base + cls] = id;
+        }
+        let mut by_rule: Vec<(RuleId, u32)> = Vec::new();
+        for &s in &set {
+            by_rule.extend(nfa.states[s as usize].calls.iter().copied());
+        }
+        by_rule.sort_unstable();
+        let mut calls = Vec::new();
+        let mut k = 0;
+        while k < by_rule.len() {
+            let r = by_rule[k].0;
+            let mut tgt = Vec::new();
+            while k < by_rule.len() && by_rule[k].0 == r {
+                tgt.push(by_rule[k].1);
+                k += 1;
+            }
+            tgt.sort_unstable();
+            tgt.dedup();
+            mark += 1;
+            closure(nfa, &mut tgt, &mut seen, mark);
+            let id = intern(&mut ids, &mut sets, tgt, name)?;
+            calls.push((r, id));
+        }
+        calls_v.push(calls);
+        i += 1;
+    }
+    let n = accept_v.len();
+    Ok((
+        RuleDfa {
+            name: name.to_string(),
+            classes,
+            ncls,
+            trans,
+            accept: accept_v,
+            calls: vec![Vec::new(); n],
+            start: 0,
+            lookahead: None,
+            scans: Vec::new(),
+            reaches_call: Vec::new(),
+        },
+        calls_v,
+    ))
+}
+
+fn intern(
+    ids: &mut HashMap<Vec<u32>, u32>,
+    sets: &mut Vec<Vec<u32>>,
+    set: Vec<u32>,
+    name: &str,
+) -> Result<u32> {
+    if let Some(&id) = ids.get(&set) {
+        return Ok(id);
+    }
+    if sets.len() >= MAX_DFA_STATES {
+        return Err(Error::limit(format!(
+            "rule `{name}` determinizes to more than {MAX_DFA_STATES} automaton states"
+        )));
+    }
+    let id = sets.len() as u32;
+    ids.insert(set.clone(), id);
+    sets.push(set);
+    Ok(id)
+}
+
+/// Removes call edges to rules that match nothing and states from which no accepting
+/// state can be reached; fails when the root matches nothing.
+fn trim(a: &mut Automata) -> Result<()> {
+    let n = a.rules.len();
+    // Productive rules: fixpoint.
+    let mut productive = vec![false; n];
+    loop {
+        let mut changed = false;
+        for r in 0..n {
+            if !productive[r] && coreachable(&a.rules[r], &productive)[a.rules[r].start as usize] {
+                productive[r] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    if !productive[0] {
+        return Err(Error::syntax(format!(
+            "the grammar matches no string: rule `{}` can never complete",
+            a.rules[0].name
+        )));
+    }
+    for r in 0..n {
+        let co = coreachable(&a.rules[r], &productive);
+        let d = &mut a.rules[r];
+        for s in 0..d.num_states() {
+            for c in 0..d.ncls {
+                let t = d.trans[s * d.ncls + c];
+                if t != DEAD && !co[t as usize] {
+                    d.trans[s * d.ncls + c] = DEAD;
+                }
+            }
+            d.calls[s].retain(|&(c, t)| productive[c as usize] && co[t as usize]);
+            if !co[s] {
+                d.calls[s].clear();
+                d.accept[s] = false;
+                for c in 0..d.ncls {
+                    d.trans[s * d.ncls + c] = DEAD;
+                }
+            }
+        }
+    }
+    for d in &mut a.lookaheads {
+        let co = coreachable(d, &[]);
+        if !co[d.start as usize] {
+            return Err(Error::syntax(format!(
+                "the lookahead assertion of rule `{}` matches no string",
+                d.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// States from which an accepting state is reachable (calls only through productive rules).
+fn coreachable(d: &RuleDfa, productive: &[bool]) -> Vec<bool> {
+    let n = d.num_states();
+    let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for s in 0..n {
+        for c in 0..d.ncls {
+            let t = d.trans[s * d.ncls + c];
+            if t != DEAD {
+                rev[t as usize].push(s as u32);
+            }
+        }
+        for &(r, t) in &d.calls[s] {
+            if productive.get(r as usize).copied().unwrap_or(false) {
+                rev[t as usize].push(s as u32);
+            }
+        }
+    }
+    let mut co = vec![false; n];
+    let mut stack: Vec<u32> = (0..n as u32).filter(|&s| d.accept[s as usize]).collect();
+    for &s in &stack {
+        co[s as usize] = true;
+    }
+    while let Some(s) = stack.pop() {
+        for &p in &rev[s as usize] {
+            if !co[p as usize] {
+                co[p as usize] = true;
+                stack.push(p);
+            }
+        }
+    }
+    co
+}
+
+fn finish_flags(d: &mut RuleDfa) {
+    let n = d.num_states();
+    d.scans = (0..n)
+        .map(|s| {
+            d.trans[s * d.ncls..(s + 1) * d.ncls]
+                .iter()
+                .any(|&t| t != DEAD)
+        })
+        .collect();
+    // reaches_call: backward propagation over byte edges from states with calls.
+    let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for s in 0..n {
+        for c in 0..d.ncls {
+            let t = d.trans[s * d.ncls + c];
+            if t != DEAD {
+                rev[t as usize].push(s as u32);
+            }
+        }
+    }
+    let mut rc = vec![false; n];
+    let mut stack: Vec<u32> = (0..n as u32)
+        .filter(|&s| !d.calls[s as usize].is_empty())
+        .collect();
+    for &s in &stack {
+        rc[s as usize] = true;
+    }
+    while let Some(s) = stack.pop() {
+        for &p in &rev[s as usize] {
+            if !rc[p as usize] {
+                rc[p as usize] = true;
+                stack.push(p);
+            }
+        }
+    }
+    d.reaches_call = rc;
+}

@@ -1,0 +1,303 @@
+//! The grammar compiler and the compiled grammar.
+//!
+//! [`GrammarCompiler`] turns grammars into [`CompiledGrammar`]s for one tokenizer and keeps
+//! a cache of them keyed by the grammar, bounded in bytes (least recently used first out).
+//! A [`CompiledGrammar`] is immutable and `Send + Sync`: the rule automata, the tokenizer's
+//! sorted vocabulary, and per-state token classes that are filled on first use (each is
+//! computed once, under a per-state once-lock, and shared by every matcher).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use xgr::{GrammarCompiler, CompilerOptions, tokenizer::{TokenizerInfo, TokenizerOptions}};
+//! let tok = Arc::new(TokenizerInfo::from_hf_json_file("tokenizer.json", &TokenizerOptions::default()).unwrap());
+//! let compiler = GrammarCompiler::new(tok, CompilerOptions::default());
+//! let cg = compiler.compile_builtin_json().unwrap();
+//! println!("{} bytes", cg.memory_bytes());
+//! ```
+
+pub(crate) mod mask;
+pub(crate) mod vocab;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+use crate::automaton::{Automata, KRule};
+use crate::error::Result;
+use crate::grammar::Grammar;
+use crate::tokenizer::TokenizerInfo;
+
+use mask::StateMask;
+use vocab::VocabIndex;
+
+/// Options of a [`GrammarCompiler`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompilerOptions {
+    /// Threads used to precompute token classes eagerly (1 = none; default 8, capped at the
+    /// number of cores).
+    pub max_threads: usize,
+    /// Bound of the compiled-grammar cache in bytes (`None` = unbounded; default 512 MiB).
+    pub cache_limit_bytes: Option<usize>,
+    /// Whether compiled grammars are cached at all (default true).
+    pub cache_enabled: bool,
+}
+
+impl Default for CompilerOptions {
+    fn default() -> Self {
+        CompilerOptions {
+            max_threads: 8,
+            cache_limit_bytes: Some(512 << 20),
+            cache_enabled: true,
+        }
+    }
+}
+
+/// A grammar compiled for one tokenizer: immutable and shareable across threads.
+pub struct CompiledGrammar {
+    grammar: Grammar,
+    pub(crate) automata: Automata,
+    pub(crate) vocab: Arc<VocabIndex>,
+    tokenizer: Arc<TokenizerInfo>,
+    /// First mask slot of each kept rule.
+    offsets: Vec<usize>,
+    masks: Vec<OnceLock<StateMask>>,
+    mask_bytes: AtomicUsize,
+}
+
+impl std::fmt::Debug for CompiledGrammar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledGrammar")
+            .field("rules", &self.automata.rules.len())
+            .field("memory_bytes", &self.memory_bytes())
+            .finish()
+    }
+}
+
+impl CompiledGrammar {
+    fn new(
+        grammar: Grammar,
+        tokenizer: Arc<TokenizerInfo>,
+        vocab: Arc<VocabIndex>,
+    ) -> Result<Self> {
+        let automata = Automata::build(&grammar)?;
+        let mut offsets = Vec::with_capacity(automata.rules.len());
+        let mut total = 0;
+        for r in &automata.rules {
+            offsets.push(total);
+            total += r.num_states();
+        }
+        let masks = (0..total).map(|_| OnceLock::new()).collect();
+        Ok(CompiledGrammar {
+            grammar,
+            automata,
+            vocab,
+            tokenizer,
+            offsets,
+            masks,
+            mask_bytes: AtomicUsize::new(0),
+        })
+    }
+
+    /// The source grammar.
+    pub fn grammar(&self) -> &Grammar {
+        &self.grammar
+    }
+
+    /// The tokenizer this grammar was compiled for.
+    pub fn tokenizer(&self) -> &Arc<TokenizerInfo> {
+        &self.tokenizer
+    }
+
+    /// Bytes held: automata, token classes computed so far, and the bookkeeping around them
+    /// (the vocabulary index shared with the compiler is not counted).
+    pub fn memory_bytes(&self) -> usize {
+        self.automata.memory_bytes()
+            + self.masks.len() * std::mem::size_of::<OnceLock<StateMask>>()
+            + self.mask_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Token classes of (rule, state), computed on first use.
+    pub(crate) fn state_mask(&self, rule: KRule, state: u32) -> &StateMask {
+        let slot = &self.masks[self.offsets[rule as usize] + state as usize];
+        slot.get_or_init(|| {
+            let m = mask::classify(&self.automata, &self.vocab, rule, state);
+            self.mask_bytes
+                .fetch_add(m.memory_bytes(), Ordering::Relaxed);
+            m
+        })
+    }
+
+    /// Computes the token classes of every scanning state now, on up to `threads` threads,
+    /// so that no mask fill pays for a first use.
+    pub fn precompute(&self, threads: usize) {
+        let work: Vec<(KRule, u32)> = self
+            .automata
+            .rules
+            .iter()
+            .enumerate()
+            .flat_map(|(r, d)| {
+                (0..d.num_states() as u32)
+                    .filter(|&s| d.scans[s as usize])
+                    .map(move |s| (r as KRule, s))
+            })
+            .collect();
+        let threads = threads.clamp(1, available_cores()).min(work.len().max(1));
+        if threads <= 1 {
+            for &(r, s) in &work {
+                self.state_mask(r, s);
+            }
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|sc| {
+            for _ in 0..threads {
+                sc.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&(r, s)) = work.get(i) else { break };
+                        self.state_mask(r, s);
+                    }
+                });
+            }
+        });
+    }
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+struct CacheEntry {
+    value: Arc<CompiledGrammar>,
+    bytes: usize,
+    tick: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    map: HashMap<Grammar, CacheEntry>,
+    bytes: usize,
+    tick: u64,
+}
+
+/// Compiles grammars for one tokenizer; thread-safe, with a bounded cache.
+pub struct GrammarCompiler {
+    tokenizer: Arc<TokenizerInfo>,
+    vocab: Arc<VocabIndex>,
+    options: CompilerOptions,
+    cache: Mutex<Cache>,
+}
+
+impl GrammarCompiler {
+    /// A compiler for `tokenizer`.
+    pub fn new(tokenizer: Arc<TokenizerInfo>, options: CompilerOptions) -> GrammarCompiler {
+        let vocab = Arc::new(VocabIndex::new(&tokenizer));
+        GrammarCompiler {
+            tokenizer,
+            vocab,
+            options,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &Arc<TokenizerInfo> {
+        &self.tokenizer
+    }
+
+    /// The options.
+    pub fn options(&self) -> CompilerOptions {
+        self.options
+    }
+
+    /// Compiles a grammar (or returns the cached result for an equal grammar).
+    pub fn compile_grammar(&self, grammar: &Grammar) -> Result<Arc<CompiledGrammar>> {
+        if self.options.cache_enabled {
+            let mut c = self.cache.lock();
+            c.tick += 1;
+            let tick = c.tick;
+            if let Some(e) = c.map.get_mut(grammar) {
+                e.tick = tick;
+                return Ok(e.value.clone());
+            }
+        }
+        let cg = Arc::new(CompiledGrammar::new(
+            grammar.clone(),
+            self.tokenizer.clone(),
+            self.vocab.clone(),
+        )?);
+        if self.options.max_threads > 1 {
+            cg.precompute(self.options.max_threads);
+        }
+        if self.options.cache_enabled {
+            self.insert(grammar, &cg);
+        }
+        Ok(cg)
+    }
+
+    fn insert(&self, grammar: &Grammar, cg: &Arc<CompiledGrammar>) {
+        let bytes = cg.memory_bytes();
+        let limit = self.options.cache_limit_bytes.unwrap_or(usize::MAX);
+        if bytes > limit {
+            return;
+        }
+        let mut c = self.cache.lock();
+        c.tick += 1;
+        let tick = c.tick;
+        if let Some(old) = c.map.insert(
+            grammar.clone(),
+            CacheEntry {
+                value: cg.clone(),
+                bytes,
+                tick,
+            },
+        ) {
+            c.bytes -= old.bytes;
+        }
+        c.bytes += bytes;
+        while c.bytes > limit {
+            let Some(victim) = c
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.tick)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(e) = c.map.remove(&victim) {
+                c.bytes -= e.bytes;
+            }
+        }
+    }
+
+    /// Parses and compiles EBNF text.
+    pub fn compile_ebnf(&self, src: &str, root_rule: &str) -> Result<Arc<CompiledGrammar>> {
+        self.compile_grammar(&Grammar::from_ebnf(src, root_rule)?)
+    }
+
+    /// Compiles a regular expression (whole match).
+    pub fn compile_regex(&self, pattern: &str) -> Result<Arc<CompiledGrammar>> {
+        self.compile_grammar(&Grammar::from_regex(pattern)?)
+    }
+
+    /// Compiles the builtin JSON grammar.
+    pub fn compile_builtin_json(&self) -> Result<Arc<CompiledGrammar>> {
+        self.compile_grammar(&Grammar::builtin_json())
+    }
+
+    /// Bytes held by cached compiled grammars (as measured when each was inserted).
+    pub fn cache_size_bytes(&self) -> usize {
+        self.cache.lock().bytes
+    }
+
+    /// Drops every cached grammar.
+    pub fn clear_cache(&self) {
+        let mut c = self.cache.lock();
+        c.map.clear();
+        c.bytes = 0;
+    }
+}

@@ -1,0 +1,6 @@
+//! The builtin JSON grammar.
+use super::Grammar;
+
+pub(crate) fn json() -> Grammar {
+    todo!()
+}

@@ -1,0 +1,15 @@
+//! xgr: exact next-token bitmasks for structured generation.
+
+pub(crate) mod automaton;
+pub mod compiler;
+pub mod convert;
+pub mod error;
+pub mod grammar;
+pub mod matcher;
+pub(crate) mod parser;
+pub mod tokenizer;
+
+pub use compiler::{CompiledGrammar, CompilerOptions, GrammarCompiler};
+pub use error::{Error, ErrorKind, Result};
+pub use grammar::{CharClass, Expr, Grammar, Rule, RuleId};
+pub use matcher::{GrammarMatcher, MatcherOptions};

@@ -1,0 +1,111 @@
+//! Matcher behaviour on small hand-built vocabularies, checked against a brute-force oracle.
+use std::sync::Arc;
+use xgr::tokenizer::{TokenizerInfo, TokenizerOptions, VocabType};
+use xgr::{
+    CharClass, CompilerOptions, Expr, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions,
+    Rule, RuleId,
+};
+
+fn compiler(vocab: &[&str]) -> GrammarCompiler {
+    let t = TokenizerInfo::from_vocab(vocab, VocabType::Raw, &TokenizerOptions::default()).unwrap();
+    GrammarCompiler::new(Arc::new(t), CompilerOptions::default())
+}
+
+fn mask_ids(m: &mut GrammarMatcher) -> Vec<u32> {
+    let mut bm = vec![0i32; m.bitmask_words()];
+    m.fill_next_token_bitmask(&mut bm).unwrap();
+    (0..m.vocab_size() as u32)
+        .filter(|&i| bm[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0)
+        .collect()
+}
+
+fn oracle_ids(m: &GrammarMatcher) -> Vec<u32> {
+    (0..m.vocab_size() as u32)
+        .filter(|&i| m.fork().accept_token(i).unwrap_or(false))
+        .collect()
+}
+
+fn one_rule(body: Expr) -> Grammar {
+    Grammar::new(
+        vec![Rule {
+            name: "root".into(),
+            body,
+            lookahead: None,
+        }],
+        RuleId(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn prefix_tokens_of_a_literal_are_all_allowed() {
+    let c = compiler(&["a", "ab", "acab", "</s>"]);
+    let cg = c.compile_grammar(&one_rule(Expr::lit("acab"))).unwrap();
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+    assert_eq!(mask_ids(&mut m), vec![0, 2]);
+    assert_eq!(oracle_ids(&m), vec![0, 2]);
+    assert!(m.accept_token(2).unwrap());
+    assert_eq!(mask_ids(&mut m), vec![3]);
+    assert!(m.accept_token(3).unwrap());
+    assert!(m.is_terminated());
+}
+
+#[test]
+fn recursive_grammar_matches_oracle() {
+    // root ::= "(" root ")" root | ""
+    let body = Expr::Alt(vec![
+        Expr::Seq(vec![
+            Expr::lit("("),
+            Expr::Ref(RuleId(0)),
+            Expr::lit(")"),
+            Expr::Ref(RuleId(0)),
+        ]),
+        Expr::empty(),
+    ]);
+    let c = compiler(&["(", ")", "()", "((", "))", ")(", "(()", "x", "</s>"]);
+    let cg = c.compile_grammar(&one_rule(body)).unwrap();
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+    let walk = [0u32, 2, 3, 1, 5, 4];
+    for &t in &walk {
+        assert_eq!(mask_ids(&mut m), oracle_ids(&m));
+        assert!(m.accept_token(t).unwrap(), "token {t}");
+    }
+    assert_eq!(mask_ids(&mut m), oracle_ids(&m));
+}
+
+#[test]
+fn lookahead_is_exact() {
+    // root ::= a [a-z]*   a ::= "x" (= "yz")
+    let rules = vec![
+        Rule {
+            name: "root".into(),
+            body: Expr::Seq(vec![
+                Expr::Ref(RuleId(1)),
+                Expr::Repeat {
+                    expr: Box::new(Expr::Class(CharClass {
+                        negated: false,
+                        ranges: vec![(b'a' as u32, b'z' as u32)],
+                    })),
+                    min: 0,
+                    max: None,
+                },
+            ]),
+            lookahead: None,
+        },
+        Rule {
+            name: "a".into(),
+            body: Expr::lit("x"),
+            lookahead: Some(Expr::lit("yz")),
+        },
+    ];
+    let g = Grammar::new(rules, RuleId(0)).unwrap();
+    let c = compiler(&["x", "xy", "xyz", "xa", "y", "z", "a", "yza", "</s>"]);
+    let cg = c.compile_grammar(&g).unwrap();
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+    assert_eq!(mask_ids(&mut m), oracle_ids(&m));
+    assert_eq!(mask_ids(&mut m), vec![0, 1, 2]);
+    assert!(m.accept_token(0).unwrap());
+    assert_eq!(mask_ids(&mut m), vec![4, 7]);
+    assert!(m.accept_token(4).unwrap());
+    assert_eq!(mask_ids(&mut m), oracle_ids(&m));
+}
