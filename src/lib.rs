@@ -1,6 +1,7 @@
 //! xgr: exact next-token bitmasks for structured generation.
 
 pub(crate) mod automaton;
+pub mod cli;
 pub mod compiler;
 pub mod convert;
 pub mod error;

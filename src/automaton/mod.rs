@@ -28,6 +28,9 @@ pub const MAX_DFA_STATES: usize = 500_000;
 /// Non-recursive rules whose estimated automaton is at most this large are inlined
 /// wherever they are referenced (larger ones only when referenced once).
 const INLINE_SIZE: u64 = 4_000;
+/// Recursive rules whose body is at most this large are unfolded one level into the
+/// rules that call them (their own recursive references stay calls).
+const UNFOLD_SIZE: u64 = 2_000;
 /// Deepest chain of nested inlined rules.
 const MAX_INLINE_DEPTH: usize = 64;
 
@@ -134,7 +137,13 @@ struct Builder<'g> {
     recursive: Vec<bool>,
     est: Vec<u64>,
     refcount: Vec<u32>,
+    /// Estimated body size of recursive rules (their recursive references count as calls).
+    body_est: Vec<u64>,
     budget: usize,
+    /// The rule whose automaton is being built.
+    current: RuleId,
+    /// Inside an unfolded recursive rule: no further unfolding.
+    unfolding: bool,
 }
 
 impl<'g> Builder<'g> {
@@ -150,11 +159,19 @@ impl<'g> Builder<'g> {
             recursive,
             est: vec![u64::MAX; n],
             refcount,
+            body_est: vec![u64::MAX; n],
             budget: MAX_NFA_STATES,
+            current: g.root(),
+            unfolding: false,
         };
         // Size estimates, callees first (memoized; recursive rules count as one call edge).
         for i in 0..n {
             b.estimate_rule(i, 0);
+        }
+        for i in 0..n {
+            if b.recursive[i] {
+                b.body_est[i] = b.estimate(&g.rules()[i].body, 1);
+            }
         }
         Ok(b)
     }
@@ -206,6 +223,17 @@ impl<'g> Builder<'g> {
             && (self.est[r.index()] <= INLINE_SIZE || self.refcount[r.index()] <= 1)
     }
 
+    fn should_unfold(&self, r: RuleId, depth: usize) -> bool {
+        let i = r.index();
+        self.recursive[i]
+            && !self.unfolding
+            && r != self.current
+            && r != self.g.root()
+            && self.g.rules()[i].lookahead.is_none()
+            && depth < MAX_INLINE_DEPTH
+            && self.body_est[i] <= UNFOLD_SIZE
+    }
+
     fn run(mut self) -> Result<Automata> {
         let g = self.g;
         let mut kept: Vec<RuleId> = vec![g.root()];
@@ -217,6 +245,7 @@ impl<'g> Builder<'g> {
         while i < kept.len() {
             let rid = kept[i];
             let rule = g.rule(rid);
+            self.current = rid;
             let mut nfa = Nfa::default();
             let start = nfa.add(&mut self.budget)?;
             let end = nfa.add(&mut self.budget)?;
@@ -273,6 +302,12 @@ impl<'g> Builder<'g> {
                 if self.should_inline(*r, depth) {
                     let body = &self.g.rule(*r).body;
                     self.build(nfa, body, from, to, depth + 1)
+                } else if self.should_unfold(*r, depth) {
+                    let body = &self.g.rule(*r).body;
+                    self.unfolding = true;
+                    let res = self.build(nfa, body, from, to, depth + 1);
+                    self.unfolding = false;
+                    res
                 } else {
                     nfa.states[from as usize].calls.push((*r, to));
                     Ok(())

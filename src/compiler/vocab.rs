@@ -69,8 +69,4 @@ impl VocabIndex {
     pub fn words(&self) -> usize {
         self.vocab_size.div_ceil(32)
     }
-
-    pub fn memory_bytes(&self) -> usize {
-        self.ids.len() * 8 + self.offs.len() * 4 + self.data.len() + self.pos_of.len() * 4
-    }
 }

@@ -1,0 +1,152 @@
+//! `xgr demo`: compile a grammar for a real tokenizer and generate a document with a seeded
+//! stand-in for a language model, showing compile time and per-token mask latency.
+
+use std::time::Instant;
+
+use super::{Opts, Percentiles, load_tokenizer};
+use crate::error::Result;
+use crate::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
+
+/// A small deterministic random generator (xorshift64*).
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Picks the next token among the allowed ones, as a stand-in for a model: it ends as soon
+/// as a stop token is allowed and, the longer the document, the more it prefers tokens
+/// that close something.
+pub(crate) fn pick(
+    m: &GrammarMatcher,
+    bitmask: &[i32],
+    rng: &mut Rng,
+    step: usize,
+    max_tokens: usize,
+) -> Option<u32> {
+    let vocab = m.vocab_size();
+    let allowed: Vec<u32> = (0..vocab as u32)
+        .filter(|&i| bitmask[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0)
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    let stops: Vec<u32> = allowed
+        .iter()
+        .copied()
+        .filter(|t| m.stop_token_ids().contains(t))
+        .collect();
+    if !stops.is_empty() && (step * 4 >= max_tokens || rng.below(4) == 0) {
+        return Some(stops[0]);
+    }
+    let text: Vec<u32> = allowed
+        .iter()
+        .copied()
+        .filter(|t| !m.stop_token_ids().contains(t))
+        .collect();
+    if text.is_empty() {
+        return stops.first().copied();
+    }
+    let tok = m.compiled_grammar().tokenizer().clone();
+    if step * 2 >= max_tokens || rng.below(3) == 0 {
+        // Prefer short tokens that close structures or end values.
+        let closing: Vec<u32> = text
+            .iter()
+            .copied()
+            .filter(|&t| {
+                tok.token_bytes(t)
+                    .is_some_and(|b| b.len() <= 3 && b.iter().any(|c| b"\"}],.;)\n".contains(c)))
+            })
+            .collect();
+        if !closing.is_empty() {
+            return Some(closing[rng.below(closing.len())]);
+        }
+    }
+    Some(text[rng.below(text.len())])
+}
+
+pub(crate) fn run(o: &Opts) -> Result<()> {
+    let tk_name = o.get("tokenizer").unwrap_or("llama3-128k");
+    let t0 = Instant::now();
+    let tok = load_tokenizer(tk_name)?;
+    println!(
+        "tokenizer {tk_name}: {} ids, loaded in {:.0} ms",
+        tok.vocab_size(),
+        t0.elapsed().as_secs_f64() * 1e3
+    );
+    let (what, grammar) = if let Some(path) = o.get("grammar") {
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::invalid(format!("{path}: {e}")))?;
+        (
+            format!("EBNF grammar {path}"),
+            Grammar::from_ebnf(&src, "root")?,
+        )
+    } else if let Some(re) = o.get("regex") {
+        (format!("regex {re}"), Grammar::from_regex(re)?)
+    } else {
+        (
+            "the builtin JSON grammar".to_string(),
+            Grammar::builtin_json(),
+        )
+    };
+    let compiler = GrammarCompiler::new(
+        tok.clone(),
+        CompilerOptions {
+            max_threads: 1,
+            ..Default::default()
+        },
+    );
+    let t1 = Instant::now();
+    let cg = compiler.compile_grammar(&grammar)?;
+    let compile_ms = t1.elapsed().as_secs_f64() * 1e3;
+    println!("compiled {what} in {compile_ms:.2} ms");
+    let seed = o.num("seed", 7)?;
+    let max_tokens = o.num("max-tokens", 64)? as usize;
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default())?;
+    let mut rng = Rng::new(seed);
+    let mut bm = vec![0i32; m.bitmask_words()];
+    let mut times = Vec::new();
+    let mut text: Vec<u8> = Vec::new();
+    for step in 0..max_tokens * 4 {
+        let t = Instant::now();
+        m.fill_next_token_bitmask(&mut bm)?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        let Some(next) = pick(&m, &bm, &mut rng, step, max_tokens) else {
+            break;
+        };
+        if !m.accept_token(next)? {
+            return Err(crate::Error::invalid(format!(
+                "token {next} was in the mask but rejected"
+            )));
+        }
+        if m.is_terminated() {
+            break;
+        }
+        text.extend_from_slice(tok.token_bytes(next).unwrap_or(&[]));
+    }
+    println!(
+        "\ngenerated ({} tokens):\n{}\n",
+        times.len(),
+        String::from_utf8_lossy(&text)
+    );
+    let mut check = GrammarMatcher::new(m.compiled_grammar().clone(), &MatcherOptions::default())?;
+    let valid = check.accept_string(&text)? && check.is_completed();
+    println!(
+        "valid: {} (re-checked byte by byte; ended with a stop token: {})",
+        valid,
+        m.is_terminated()
+    );
+    println!("mask per token: {}", Percentiles::of(&mut times).line("us"));
+    Ok(())
+}

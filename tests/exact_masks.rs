@@ -1,0 +1,141 @@
+//! Exact masks: on random walks over many grammars and every vendored tokenizer, the mask
+//! equals the set of tokens that `accept_token` accepts (brute force over the whole
+//! vocabulary on a fork), and stop tokens appear exactly where the grammar can end.
+mod common;
+
+use std::sync::Arc;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use xgr::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
+
+/// (name, grammar source): EBNF unless the name starts with `re:`, builtin JSON for `json`.
+const GRAMMARS: &[(&str, &str)] = &[
+    ("json", ""),
+    ("arith", r#"root ::= expr
+expr ::= term (("+" | "-") term)*
+term ::= factor (("*" | "/") factor)*
+factor ::= [0-9]+ | "(" expr ")""#),
+    ("left_rec", r#"root ::= root "a" | "b""#),
+    ("right_rec", r#"root ::= "a" root | "b""#),
+    ("lookahead_word", r#"root ::= word (" " word)* "."
+word ::= [a-z]+ (= [ .])"#),
+    ("lookahead_num", r#"root ::= num ("," num)* ";"
+num ::= [0-9]+ (= [,;])"#),
+    ("greek_cjk", r#"root ::= [α-ω]+ "-" [\u4e00-\u9fff]{1,3}"#),
+    ("quoted", r#"root ::= "\"" [^"\\]* "\"""#),
+    ("bounded", r#"root ::= [0-9]{2,4} "-" [a-f]{3}"#),
+    ("exact_count", r#"root ::= ("ab"){3}"#),
+    ("at_least", r#"root ::= "x"{2,} "y""#),
+    ("nested_groups", r#"root ::= ("a" | "b" ("c" | "d")*)+ "e"?"#),
+    ("escapes", r#"root ::= "\x41\u00e9\U0001F600\n\t" [\x20-\x7e]*"#),
+    ("empty_alt", r#"root ::= "a" ( | "b") "c""#),
+    ("mutual", r#"root ::= a
+a ::= "(" b ")" | "x"
+b ::= a ("," a)*"#),
+    ("gbnf_list", r#"root ::= item+
+item ::= "- " [^\n]+ "\n""#),
+    ("keywords", r#"root ::= ("true" | "false" | "null" | "nullable") (" " ("true" | "null"))*"#),
+    ("nullable_star", r#"root ::= ("a"? "b"?)* "c""#),
+    ("brackets", r#"root ::= "[" (root ("," root)*)? "]""#),
+    ("ambiguous", r#"root ::= a a
+a ::= "x" | "xx" | "xxx""#),
+    ("emoji", r#"root ::= [😀-🙏]+ " "? [a-z]*"#),
+    ("nullable_rules", r#"root ::= a b c
+a ::= "x"?
+b ::= "y"*
+c ::= "z"?"#),
+    ("json_string", r#"root ::= "\"" char* "\""
+char ::= [^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})"#),
+    ("kv", r#"root ::= "{" ws pair (ws "," ws pair)* ws "}"
+pair ::= "\"" [a-z]+ "\"" ws ":" ws value
+value ::= [0-9]+ | "true" | "false" | root
+ws ::= [ \n]*"#),
+    ("comments", r#"# a comment
+root ::= greeting # trailing comment
+  " " name
+greeting ::= "hello" | "hi"   # alternatives
+name ::= [A-Z] [a-z]*"#),
+    ("re:date", r"\d{4}-\d{2}-\d{2}"),
+    ("re:email", r"[a-z]+@[a-z]+\.(com|org)"),
+    ("re:star_alt", r"(ab|a)*b?"),
+    ("re:words", r"\w+\s\w+"),
+    ("re:number", r"-?(0|[1-9]\d*)(\.\d+)?"),
+    ("re:dot", r".{0,5}x"),
+    ("re:unicode", r"[^a-z]{1,3}é+"),
+];
+
+fn grammar(name: &str, src: &str) -> Grammar {
+    if name == "json" {
+        Grammar::builtin_json()
+    } else if let Some(_re) = name.strip_prefix("re:") {
+        Grammar::from_regex(src).unwrap_or_else(|e| panic!("{name}: {e}"))
+    } else {
+        Grammar::from_ebnf(src, "root").unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+fn mask_of(m: &mut GrammarMatcher) -> Vec<u32> {
+    let mut bm = vec![0i32; m.bitmask_words()];
+    m.fill_next_token_bitmask(&mut bm).unwrap();
+    for (w, &word) in bm.iter().enumerate() {
+        for bit in 0..32 {
+            if word as u32 & (1 << bit) != 0 {
+                assert!(w * 32 + bit < m.vocab_size(), "bit past vocab_size set");
+            }
+        }
+    }
+    (0..m.vocab_size() as u32).filter(|&i| bm[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0).collect()
+}
+
+fn oracle(m: &GrammarMatcher) -> Vec<u32> {
+    let mut f = m.fork();
+    let mut out = Vec::new();
+    for t in 0..m.vocab_size() as u32 {
+        if f.accept_token(t).unwrap() {
+            out.push(t);
+            f.rollback(1).unwrap();
+        }
+    }
+    out
+}
+
+fn check_tokenizer(name: &str, walks: usize, steps: usize) {
+    let tok = Arc::new(common::tokenizers::load(name));
+    let compiler = GrammarCompiler::new(tok, CompilerOptions::default());
+    let mut rng = SmallRng::seed_from_u64(0x5eed);
+    for &(gname, src) in GRAMMARS {
+        let cg = compiler.compile_grammar(&grammar(gname, src)).unwrap();
+        for w in 0..walks {
+            let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
+            for step in 0..steps {
+                let mask = mask_of(&mut m);
+                let want = oracle(&m);
+                assert_eq!(mask, want, "{name} / {gname}: walk {w} step {step}: mask differs from oracle");
+                let stops: Vec<u32> = mask.iter().copied().filter(|t| m.stop_token_ids().contains(t)).collect();
+                assert_eq!(!stops.is_empty(), m.is_completed(), "{name} / {gname}: stop token iff completed");
+                let text: Vec<u32> = mask.iter().copied().filter(|t| !m.stop_token_ids().contains(t)).collect();
+                if text.is_empty() || (!stops.is_empty() && rng.gen_bool(0.15)) {
+                    break;
+                }
+                let t = text[rng.gen_range(0..text.len())];
+                assert!(m.accept_token(t).unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn exact_masks_gpt2() {
+    check_tokenizer("gpt2-50k", 3, 16);
+}
+
+#[test]
+fn exact_masks_llama2() {
+    check_tokenizer("llama2-32k", 3, 16);
+}
+
+#[test]
+fn exact_masks_llama3() {
+    check_tokenizer("llama3-128k", 2, 12);
+}
