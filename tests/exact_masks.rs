@@ -12,50 +12,89 @@ use xgr::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOpti
 /// (name, grammar source): EBNF unless the name starts with `re:`, builtin JSON for `json`.
 const GRAMMARS: &[(&str, &str)] = &[
     ("json", ""),
-    ("arith", r#"root ::= expr
+    (
+        "arith",
+        r#"root ::= expr
 expr ::= term (("+" | "-") term)*
 term ::= factor (("*" | "/") factor)*
-factor ::= [0-9]+ | "(" expr ")""#),
+factor ::= [0-9]+ | "(" expr ")""#,
+    ),
     ("left_rec", r#"root ::= root "a" | "b""#),
     ("right_rec", r#"root ::= "a" root | "b""#),
-    ("lookahead_word", r#"root ::= word (" " word)* "."
-word ::= [a-z]+ (= [ .])"#),
-    ("lookahead_num", r#"root ::= num ("," num)* ";"
-num ::= [0-9]+ (= [,;])"#),
+    (
+        "lookahead_word",
+        r#"root ::= word (" " word)* "."
+word ::= [a-z]+ (= [ .])"#,
+    ),
+    (
+        "lookahead_num",
+        r#"root ::= num ("," num)* ";"
+num ::= [0-9]+ (= [,;])"#,
+    ),
     ("greek_cjk", r#"root ::= [α-ω]+ "-" [\u4e00-\u9fff]{1,3}"#),
     ("quoted", r#"root ::= "\"" [^"\\]* "\"""#),
     ("bounded", r#"root ::= [0-9]{2,4} "-" [a-f]{3}"#),
     ("exact_count", r#"root ::= ("ab"){3}"#),
     ("at_least", r#"root ::= "x"{2,} "y""#),
-    ("nested_groups", r#"root ::= ("a" | "b" ("c" | "d")*)+ "e"?"#),
-    ("escapes", r#"root ::= "\x41\u00e9\U0001F600\n\t" [\x20-\x7e]*"#),
+    (
+        "nested_groups",
+        r#"root ::= ("a" | "b" ("c" | "d")*)+ "e"?"#,
+    ),
+    (
+        "escapes",
+        r#"root ::= "\x41\u00e9\U0001F600\n\t" [\x20-\x7e]*"#,
+    ),
     ("empty_alt", r#"root ::= "a" ( | "b") "c""#),
-    ("mutual", r#"root ::= a
+    (
+        "mutual",
+        r#"root ::= a
 a ::= "(" b ")" | "x"
-b ::= a ("," a)*"#),
-    ("gbnf_list", r#"root ::= item+
-item ::= "- " [^\n]+ "\n""#),
-    ("keywords", r#"root ::= ("true" | "false" | "null" | "nullable") (" " ("true" | "null"))*"#),
+b ::= a ("," a)*"#,
+    ),
+    (
+        "gbnf_list",
+        r#"root ::= item+
+item ::= "- " [^\n]+ "\n""#,
+    ),
+    (
+        "keywords",
+        r#"root ::= ("true" | "false" | "null" | "nullable") (" " ("true" | "null"))*"#,
+    ),
     ("nullable_star", r#"root ::= ("a"? "b"?)* "c""#),
     ("brackets", r#"root ::= "[" (root ("," root)*)? "]""#),
-    ("ambiguous", r#"root ::= a a
-a ::= "x" | "xx" | "xxx""#),
+    (
+        "ambiguous",
+        r#"root ::= a a
+a ::= "x" | "xx" | "xxx""#,
+    ),
     ("emoji", r#"root ::= [😀-🙏]+ " "? [a-z]*"#),
-    ("nullable_rules", r#"root ::= a b c
+    (
+        "nullable_rules",
+        r#"root ::= a b c
 a ::= "x"?
 b ::= "y"*
-c ::= "z"?"#),
-    ("json_string", r#"root ::= "\"" char* "\""
-char ::= [^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})"#),
-    ("kv", r#"root ::= "{" ws pair (ws "," ws pair)* ws "}"
+c ::= "z"?"#,
+    ),
+    (
+        "json_string",
+        r#"root ::= "\"" char* "\""
+char ::= [^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})"#,
+    ),
+    (
+        "kv",
+        r#"root ::= "{" ws pair (ws "," ws pair)* ws "}"
 pair ::= "\"" [a-z]+ "\"" ws ":" ws value
 value ::= [0-9]+ | "true" | "false" | root
-ws ::= [ \n]*"#),
-    ("comments", r#"# a comment
+ws ::= [ \n]*"#,
+    ),
+    (
+        "comments",
+        r#"# a comment
 root ::= greeting # trailing comment
   " " name
 greeting ::= "hello" | "hi"   # alternatives
-name ::= [A-Z] [a-z]*"#),
+name ::= [A-Z] [a-z]*"#,
+    ),
     ("re:date", r"\d{4}-\d{2}-\d{2}"),
     ("re:email", r"[a-z]+@[a-z]+\.(com|org)"),
     ("re:star_alt", r"(ab|a)*b?"),
@@ -85,7 +124,9 @@ fn mask_of(m: &mut GrammarMatcher) -> Vec<u32> {
             }
         }
     }
-    (0..m.vocab_size() as u32).filter(|&i| bm[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0).collect()
+    (0..m.vocab_size() as u32)
+        .filter(|&i| bm[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0)
+        .collect()
 }
 
 fn oracle(m: &GrammarMatcher) -> Vec<u32> {
@@ -111,10 +152,25 @@ fn check_tokenizer(name: &str, walks: usize, steps: usize) {
             for step in 0..steps {
                 let mask = mask_of(&mut m);
                 let want = oracle(&m);
-                assert_eq!(mask, want, "{name} / {gname}: walk {w} step {step}: mask differs from oracle");
-                let stops: Vec<u32> = mask.iter().copied().filter(|t| m.stop_token_ids().contains(t)).collect();
-                assert_eq!(!stops.is_empty(), m.is_completed(), "{name} / {gname}: stop token iff completed");
-                let text: Vec<u32> = mask.iter().copied().filter(|t| !m.stop_token_ids().contains(t)).collect();
+                assert_eq!(
+                    mask, want,
+                    "{name} / {gname}: walk {w} step {step}: mask differs from oracle"
+                );
+                let stops: Vec<u32> = mask
+                    .iter()
+                    .copied()
+                    .filter(|t| m.stop_token_ids().contains(t))
+                    .collect();
+                assert_eq!(
+                    !stops.is_empty(),
+                    m.is_completed(),
+                    "{name} / {gname}: stop token iff completed"
+                );
+                let text: Vec<u32> = mask
+                    .iter()
+                    .copied()
+                    .filter(|t| !m.stop_token_ids().contains(t))
+                    .collect();
                 if text.is_empty() || (!stops.is_empty() && rng.gen_bool(0.15)) {
                     break;
                 }

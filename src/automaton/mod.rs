@@ -356,12 +356,12 @@ impl<'g> Builder<'g> {
         to: u32,
         depth: usize,
     ) -> Result<()> {
-        if let Some(m) = max {
-            if m < min {
-                return Err(Error::syntax(format!(
-                    "repetition {{{min},{m}}}: minimum exceeds maximum"
-                )));
-            }
+        if let Some(m) = max
+            && m < min
+        {
+            return Err(Error::syntax(format!(
+                "repetition {{{min},{m}}}: minimum exceeds maximum"
+            )));
         }
         let mut cur = from;
         for _ in 0..min {

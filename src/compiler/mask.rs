@@ -80,11 +80,11 @@ pub(crate) fn walk<S: Stepper>(
     let mut fail: Option<(usize, usize, Outcome)> = None;
     for p in positions {
         let tok = vocab.tok(p);
-        if let Some((fp, fd, out)) = fail {
-            if common_prefix(tok, vocab.tok(fp)) > fd {
-                f(p, out);
-                continue;
-            }
+        if let Some((fp, fd, out)) = fail
+            && common_prefix(tok, vocab.tok(fp)) > fd
+        {
+            f(p, out);
+            continue;
         }
         let l = common_prefix(tok, &path);
         while path.len() > l {

@@ -209,7 +209,8 @@ impl Grammar {
         ebnf::parse(src, root_rule)
     }
 
-    /// The builtin JSON grammar: any JSON value (RFC 8259), whitespace `[ \t\n\r]`.
+    /// The builtin JSON grammar (RFC 8259): the top-level value is an object or an array
+    /// (as in XGrammar), whitespace `[ \t\n\r]*` between tokens and none around the document.
     pub fn builtin_json() -> Grammar {
         builtin::json()
     }

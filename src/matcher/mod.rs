@@ -215,7 +215,7 @@ impl GrammarMatcher {
         let vs = self.cg.vocab.vocab_size;
         let full_words = vs / 32;
         let mut all = out[..full_words].iter().all(|&w| w == u32::MAX);
-        if all && vs % 32 != 0 {
+        if all && !vs.is_multiple_of(32) {
             all = out[full_words] == (1u32 << (vs % 32)) - 1;
         }
         Ok(!all)
