@@ -109,3 +109,78 @@ fn lookahead_is_exact() {
     assert!(m.accept_token(4).unwrap());
     assert_eq!(mask_ids(&mut m), oracle_ids(&m));
 }
+
+fn byte_compiler() -> GrammarCompiler {
+    let mut v: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    v.push(b"</s>".to_vec());
+    let t = TokenizerInfo::from_vocab(
+        &v,
+        VocabType::Raw,
+        &TokenizerOptions {
+            stop_token_ids: Some(vec![256]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    GrammarCompiler::new(Arc::new(t), CompilerOptions::default())
+}
+
+fn accepts(c: &GrammarCompiler, g: &Grammar, s: &str) -> bool {
+    let cg = c.compile_grammar(g).unwrap();
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+    m.accept_string(s).unwrap() && m.is_completed()
+}
+
+#[test]
+fn builtin_json_accepts_documents_and_rejects_non_json() {
+    let c = byte_compiler();
+    let g = Grammar::builtin_json();
+    for ok in [
+        r#"{}"#,
+        r#"[]"#,
+        r#"{"a":1,"b":[true,false,null],"c":{"d":"\u00e9\n"}}"#,
+        "[1.5e-3, -0, \"x\"]",
+        "{ \"k\" : [ ] }",
+    ] {
+        assert!(accepts(&c, &g, ok), "{ok}");
+    }
+    for bad in [
+        "1",
+        "{",
+        r#"{"a"}"#,
+        "[01]",
+        "[1,]",
+        r#"{"a":tru}"#,
+        " {}",
+        "[\"\u{1}\"]",
+    ] {
+        assert!(!accepts(&c, &g, bad), "{bad}");
+    }
+}
+
+#[test]
+fn jump_forward_and_rollback() {
+    let c = byte_compiler();
+    let g = Grammar::from_ebnf(r#"root ::= "{\"name\": \"" [a-z]+ "\"}""#, "root").unwrap();
+    let cg = c.compile_grammar(&g).unwrap();
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+    assert_eq!(m.find_jump_forward_string(), "{\"name\": \"");
+    assert!(m.accept_string("{\"name\": \"ab").unwrap());
+    assert_eq!(m.find_jump_forward_string(), "");
+    assert!(m.accept_token(b'"' as u32).unwrap());
+    assert_eq!(m.find_jump_forward_string(), "}");
+    assert!(m.rollback(3).is_err());
+    m.rollback(1).unwrap();
+    assert!(!m.accept_token(b'}' as u32).unwrap());
+    assert!(m.accept_string("c\"}").unwrap());
+    assert!(m.is_completed());
+    assert!(m.accept_token(256).unwrap());
+    assert!(m.is_terminated());
+    assert_eq!(
+        m.accept_token(b'a' as u32).unwrap_err().kind(),
+        xgr::ErrorKind::Terminated
+    );
+    m.rollback(1).unwrap();
+    assert!(!m.is_terminated());
+    assert!(m.accept_token(99999).is_err());
+}

@@ -171,7 +171,7 @@ impl Stepper for SeedStepper<'_> {
         self.ends.pop();
     }
     fn depth(&self) -> usize {
-        self.p.len()
+        self.p.len() - 1
     }
     fn ended(&self) -> bool {
         self.ends.last().copied().unwrap_or(false)

@@ -154,19 +154,23 @@ pub(crate) struct Parser {
 impl Parser {
     /// A parser at the start of the root rule.
     pub fn new(a: &Automata) -> Parser {
-        Self::with_seed(a, 0, a.rules[0].start)
+        let mut p = Self::empty(vec![0]);
+        p.add(Item {
+            rule: 0,
+            state: a.rules[0].start,
+            origin: 0,
+            la0: 0,
+            la: 0,
+        });
+        p.close(a);
+        p
     }
 
-    /// A parser whose first set holds only `rule` in `state` (origin 0), closed.
+    /// A parser seeded with the single item (`rule`, `state`), closed. The seed's origin is
+    /// an empty set 0 before it, so its completion has no parent; the seed's own set is
+    /// set 1 and `len()` starts at 1.
     pub fn with_seed(a: &Automata, rule: KRule, state: u32) -> Parser {
-        let mut p = Parser {
-            items: Vec::with_capacity(256),
-            set_start: vec![0],
-            la: LaTable::new(),
-            seen: FxHashMap::default(),
-            comps: Vec::new(),
-        };
-        p.seen.clear();
+        let mut p = Self::empty(vec![0, 0]);
         p.add(Item {
             rule,
             state,
@@ -176,6 +180,16 @@ impl Parser {
         });
         p.close(a);
         p
+    }
+
+    fn empty(set_start: Vec<u32>) -> Parser {
+        Parser {
+            items: Vec::with_capacity(256),
+            set_start,
+            la: LaTable::new(),
+            seen: FxHashMap::default(),
+            comps: Vec::new(),
+        }
     }
 
     /// Number of bytes consumed.
@@ -338,9 +352,8 @@ impl Parser {
         })
     }
 
-    /// In a parser made by [`Parser::with_seed`]: the seed's rule has an item that ended in
-    /// the last set (origin 0). Also true when a nested call of the same rule begun at
-    /// position 0 ended, which only makes callers more careful.
+    /// In a parser made by [`Parser::with_seed`]: the seed ended in the last set (only the
+    /// seed and its advances have origin 0).
     pub fn seed_can_end(&self, a: &Automata, rule: KRule) -> bool {
         self.last_set().iter().any(|it| {
             it.rule == rule && it.origin == 0 && a.rules[rule as usize].accept[it.state as usize]
