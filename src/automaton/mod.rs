@@ -34,6 +34,31 @@ const UNFOLD_SIZE: u64 = 2_000;
 /// Deepest chain of nested inlined rules.
 const MAX_INLINE_DEPTH: usize = 64;
 
+/// A set of bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ByteSet(pub [u64; 4]);
+
+impl ByteSet {
+    #[inline]
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[(b >> 6) as usize] & (1 << (b & 63)) != 0
+    }
+    #[inline]
+    pub fn insert(&mut self, b: u8) {
+        self.0[(b >> 6) as usize] |= 1 << (b & 63);
+    }
+    /// Adds `o`; returns whether anything was new.
+    pub fn union(&mut self, o: &ByteSet) -> bool {
+        let mut changed = false;
+        for i in 0..4 {
+            let n = self.0[i] | o.0[i];
+            changed |= n != self.0[i];
+            self.0[i] = n;
+        }
+        changed
+    }
+}
+
 /// Index of a kept rule inside [`Automata`].
 pub(crate) type KRule = u32;
 
@@ -58,8 +83,13 @@ pub(crate) struct RuleDfa {
     pub lookahead: Option<u32>,
     /// Some byte transition leaves this state.
     pub scans: Vec<bool>,
-    /// A call edge is reachable from this state through byte transitions.
-    pub reaches_call: Vec<bool>,
+    /// Bytes that can begin a called rule here (or what follows a call that can match the
+    /// empty string): where a token may leave this automaton for a callee.
+    pub call_first: Vec<ByteSet>,
+    /// The rule can end here, possibly after calls that match the empty string.
+    pub can_end: Vec<bool>,
+    /// Bytes that can follow the end of this rule in some caller (FOLLOW set).
+    pub follow: ByteSet,
 }
 
 impl RuleDfa {
@@ -84,8 +114,6 @@ pub(crate) struct Automata {
     pub rules: Vec<RuleDfa>,
     /// Lookahead assertion automata (no call edges).
     pub lookaheads: Vec<RuleDfa>,
-    /// Whether some kept rule calls the root (so something may follow its end).
-    pub root_is_called: bool,
 }
 
 impl Automata {
@@ -278,18 +306,12 @@ impl<'g> Builder<'g> {
                 .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
                 .collect();
         }
-        let root_is_called = dfas
-            .iter()
-            .any(|d| d.calls.iter().flatten().any(|&(c, _)| c == 0));
-        let mut a = Automata {
-            rules: dfas,
-            lookaheads: la_dfas,
-            root_is_called,
-        };
+        let mut a = Automata { rules: dfas, lookaheads: la_dfas };
         trim(&mut a)?;
         for d in a.rules.iter_mut().chain(a.lookaheads.iter_mut()) {
             finish_flags(d);
         }
+        first_sets(&mut a);
         Ok(a)
     }
 
@@ -706,7 +728,9 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
             start: 0,
             lookahead: None,
             scans: Vec::new(),
-            reaches_call: Vec::new(),
+            call_first: Vec::new(),
+            can_end: Vec::new(),
+            follow: ByteSet::default(),
         },
         calls_v,
     ))
@@ -830,30 +854,121 @@ fn finish_flags(d: &mut RuleDfa) {
                 .any(|&t| t != DEAD)
         })
         .collect();
-    // reaches_call: backward propagation over byte edges from states with calls.
-    let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for s in 0..n {
-        for c in 0..d.ncls {
-            let t = d.trans[s * d.ncls + c];
-            if t != DEAD {
-                rev[t as usize].push(s as u32);
+}
+
+
+/// Computes, per state, whether the rule can end there through empty calls, and which bytes
+/// can begin a call made there (FIRST sets, to a fixpoint over all rules).
+fn first_sets(a: &mut Automata) {
+    let n = a.rules.len();
+    // can_end: accepting, or a call to a nullable rule leads to a state that can end.
+    let mut nullable = vec![false; n];
+    loop {
+        let mut changed = false;
+        for r in 0..n {
+            let d = &a.rules[r];
+            let mut ce: Vec<bool> = d.accept.clone();
+            loop {
+                let mut c2 = false;
+                for st in 0..d.num_states() {
+                    if !ce[st] && d.calls[st].iter().any(|&(c, t)| nullable[c as usize] && ce[t as usize]) {
+                        ce[st] = true;
+                        c2 = true;
+                    }
+                }
+                if !c2 {
+                    break;
+                }
             }
+            let nl = ce[d.start as usize];
+            if nl != nullable[r] {
+                nullable[r] = nl;
+                changed = true;
+            }
+            a.rules[r].can_end = ce;
+        }
+        if !changed {
+            break;
         }
     }
-    let mut rc = vec![false; n];
-    let mut stack: Vec<u32> = (0..n as u32)
-        .filter(|&s| !d.calls[s as usize].is_empty())
+    // first[r][s]: bytes that can be scanned first from state s of rule r (through calls).
+    let mut first: Vec<Vec<ByteSet>> = a
+        .rules
+        .iter()
+        .map(|d| {
+            (0..d.num_states())
+                .map(|st| {
+                    let mut b = ByteSet::default();
+                    for byte in 0..=255u8 {
+                        if d.next(st as u32, byte) != DEAD {
+                            b.insert(byte);
+                        }
+                    }
+                    b
+                })
+                .collect()
+        })
         .collect();
-    for &s in &stack {
-        rc[s as usize] = true;
-    }
-    while let Some(s) = stack.pop() {
-        for &p in &rev[s as usize] {
-            if !rc[p as usize] {
-                rc[p as usize] = true;
-                stack.push(p);
+    loop {
+        let mut changed = false;
+        for r in 0..n {
+            for st in 0..a.rules[r].num_states() {
+                let mut acc = first[r][st];
+                for &(c, t) in &a.rules[r].calls[st] {
+                    let fc = first[c as usize][a.rules[c as usize].start as usize];
+                    acc.union(&fc);
+                    if nullable[c as usize] {
+                        let ft = first[r][t as usize];
+                        acc.union(&ft);
+                    }
+                }
+                if first[r][st].union(&acc) {
+                    changed = true;
+                }
             }
         }
+        if !changed {
+            break;
+        }
     }
-    d.reaches_call = rc;
+    for r in 0..n {
+        let cf: Vec<ByteSet> = (0..a.rules[r].num_states())
+            .map(|st| {
+                let mut acc = ByteSet::default();
+                for &(c, t) in &a.rules[r].calls[st] {
+                    acc.union(&first[c as usize][a.rules[c as usize].start as usize]);
+                    if nullable[c as usize] {
+                        acc.union(&first[r][t as usize]);
+                    }
+                }
+                acc
+            })
+            .collect();
+        a.rules[r].call_first = cf;
+    }
+    // FOLLOW: what a caller can scan after the call returns, and what follows the caller
+    // when it can end right there.
+    let mut follow = vec![ByteSet::default(); n];
+    loop {
+        let mut changed = false;
+        for p in 0..n {
+            for st in 0..a.rules[p].num_states() {
+                for &(c, t) in &a.rules[p].calls[st] {
+                    let mut add = first[p][t as usize];
+                    if a.rules[p].can_end[t as usize] {
+                        add.union(&follow[p].clone());
+                    }
+                    if follow[c as usize].union(&add) {
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (d, f) in a.rules.iter_mut().zip(follow) {
+        d.follow = f;
+    }
 }

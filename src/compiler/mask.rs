@@ -1,18 +1,19 @@
 //! Token masks: per-state token classes computed once, and the exact mask of a parser state.
 //!
 //! For an item (rule R, state s) the vocabulary splits, regardless of what surrounds R, into
-//! - *accepted*: some path inside R consumes the whole token;
-//! - *rejected*: no path inside R consumes it and R cannot end before it fails;
-//! - *uncertain*: R could end partway, so the rest depends on R's callers.
+//! - *accepted*: R's automaton consumes the whole token from s;
+//! - *rejected*: it does not, and at no byte on the way could R have ended or a call of R
+//!   have begun with that byte;
+//! - *uncertain*: everything else; it depends on R's callers or callees.
 //!
-//! These classes are computed on first use by a walk over the sorted vocabulary (tokens with a
-//! common prefix share the work; a failed prefix skips every token that extends it), with a
-//! plain DFA walk when no call is reachable from s and a small Earley parser seeded with the
-//! item otherwise. The mask of a parser state is then the union of the accepted sets of its
-//! scanning items plus the uncertain tokens that the real parser accepts, checked by the same
-//! prefix-sharing walk. Stop tokens are allowed exactly where the root can end.
+//! The classes are computed on first use by a depth-first walk of the vocabulary trie
+//! through R's automaton (a dead byte settles a whole subtree at once) and kept in the
+//! compiled grammar. The mask of a parser state is the union of the accepted sets of its
+//! scanning items plus the uncertain tokens that the real parser accepts, checked by a
+//! prefix-sharing walk over the sorted candidates. Stop tokens are allowed exactly where the
+//! root can end.
 
-use crate::automaton::{Automata, DEAD, KRule, RuleDfa};
+use crate::automaton::{Automata, ByteSet, DEAD, KRule};
 use crate::parser::Parser;
 
 use super::vocab::VocabIndex;
@@ -50,7 +51,6 @@ impl StateMask {
 pub(crate) enum Outcome {
     Accepted,
     Rejected,
-    Uncertain,
 }
 
 /// Something that consumes bytes one at a time and can undo them.
@@ -59,8 +59,6 @@ pub(crate) trait Stepper {
     fn pop(&mut self);
     /// Bytes consumed so far.
     fn depth(&self) -> usize;
-    /// Whether the walked rule could have ended at some depth up to the current one.
-    fn ended(&self) -> bool;
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -94,11 +92,7 @@ pub(crate) fn walk<S: Stepper>(
         let mut ok = true;
         for (d, &b) in tok.iter().enumerate().skip(l) {
             if !st.push(b) {
-                let out = if st.ended() {
-                    Outcome::Uncertain
-                } else {
-                    Outcome::Rejected
-                };
+                let out = Outcome::Rejected;
                 fail = Some((p, d, out));
                 ok = false;
                 break;
@@ -113,68 +107,6 @@ pub(crate) fn walk<S: Stepper>(
     }
     while st.depth() > base {
         st.pop();
-    }
-}
-
-/// Walks a call-free part of one rule automaton.
-struct DfaStepper<'a> {
-    dfa: &'a RuleDfa,
-    /// (state, ended at or before this depth)
-    stack: Vec<(u32, bool)>,
-    ends_matter: bool,
-}
-
-impl Stepper for DfaStepper<'_> {
-    #[inline]
-    fn push(&mut self, b: u8) -> bool {
-        let &(s, e) = self.stack.last().unwrap_or(&(DEAD, false));
-        let t = self.dfa.next(s, b);
-        if t == DEAD {
-            return false;
-        }
-        let end = e || (self.ends_matter && self.dfa.accept[t as usize]);
-        self.stack.push((t, end));
-        true
-    }
-    fn pop(&mut self) {
-        self.stack.pop();
-    }
-    fn depth(&self) -> usize {
-        self.stack.len() - 1
-    }
-    fn ended(&self) -> bool {
-        self.stack.last().is_some_and(|x| x.1)
-    }
-}
-
-/// Walks from one item with a local Earley parser.
-struct SeedStepper<'a> {
-    a: &'a Automata,
-    p: Parser,
-    rule: KRule,
-    ends: Vec<bool>,
-    ends_matter: bool,
-}
-
-impl Stepper for SeedStepper<'_> {
-    fn push(&mut self, b: u8) -> bool {
-        if !self.p.push(self.a, b) {
-            return false;
-        }
-        let e = self.ends.last().copied().unwrap_or(false)
-            || (self.ends_matter && self.p.seed_can_end(self.a, self.rule));
-        self.ends.push(e);
-        true
-    }
-    fn pop(&mut self) {
-        self.p.pop();
-        self.ends.pop();
-    }
-    fn depth(&self) -> usize {
-        self.p.len() - 1
-    }
-    fn ended(&self) -> bool {
-        self.ends.last().copied().unwrap_or(false)
     }
 }
 
@@ -195,66 +127,243 @@ impl Stepper for RealStepper<'_> {
     fn depth(&self) -> usize {
         self.p.len() - self.base
     }
-    fn ended(&self) -> bool {
-        false
+}
+
+/// The caller context a token class is computed for: none (the top-level root, after which
+/// nothing may follow), or the caller's rule and the state its call returns to.
+pub(crate) type Parent = Option<(KRule, u32)>;
+
+/// Computes the token classes of (rule, state), apart from what depends on the caller, by
+/// a depth-first walk of the vocabulary trie ([`classify`] adds a caller). Each walk thread is a small call stack over the rule automata: it enters
+/// called rules, returns from them, and when the rule itself ends mid-token continues in the
+/// caller's automaton from the return state. A token that leaves every thread is uncertain
+/// when, at some byte after the first, a thread could have ended into an unknown caller (and
+/// the byte may follow it), or a call deeper than the stack limit could have begun with it;
+/// otherwise it is rejected with its whole subtree. Ends and calls at the first byte need no
+/// thread: the parser's closure already holds those callers and callees as items.
+pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state: u32) -> BaseMask {
+    let mut w = TrieWalk::new(a, vocab, None, true);
+    let mut t = Thread { n: 1, in_parent: false, frames: [(0, 0); MAX_FRAMES] };
+    t.frames[0] = (rule, state);
+    w.arena.push(t);
+    w.node(0, 0, 1, false, true);
+    BaseMask { accepted: w.accepted, uncertain: w.uncertain, handoffs: w.handoffs }
+}
+
+/// Completes a base walk for one caller context: the subtrees where the rule could end
+/// mid-token are walked again with the caller's automaton.
+pub(crate) fn classify(a: &Automata, vocab: &VocabIndex, base: &BaseMask, parent: Parent) -> StateMask {
+    let mut w = TrieWalk::new(a, vocab, parent, false);
+    w.accepted = base.accepted.clone();
+    w.uncertain = base.uncertain.clone();
+    for (node, threads, escaped) in &base.handoffs {
+        w.arena.clear();
+        w.arena.extend_from_slice(threads);
+        w.node(*node, 0, threads.len(), *escaped, false);
+    }
+    let TrieWalk { mut accepted, mut uncertain, .. } = w;
+    accepted.sort_unstable();
+    uncertain.sort_unstable();
+    let count: usize = accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
+    let words = vocab.words();
+    let positions = || accepted.iter().flat_map(|&(lo, hi)| lo..hi);
+    let (set, pos) = if count > words {
+        let mut bits = vec![0u32; words];
+        for p in positions() {
+            let id = vocab.ids[p as usize];
+            bits[(id / 32) as usize] |= 1 << (id % 32);
+        }
+        (TokenSet::Bits(bits), if count <= 4096 { Some(positions().collect()) } else { None })
+    } else {
+        let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
+        ids.sort_unstable();
+        (TokenSet::Ids(ids), Some(positions().collect()))
+    };
+    let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
+    StateMask { accepted: set, accepted_pos: pos, uncertain }
+}
+
+/// The caller-independent part of a classification: results outside the trie subtrees where
+/// the rule can end mid-token, and those subtrees with the threads that reach them.
+#[derive(Debug)]
+pub(crate) struct BaseMask {
+    accepted: Vec<(u32, u32)>,
+    uncertain: Vec<(u32, u32)>,
+    handoffs: Vec<(u32, Vec<Thread>, bool)>,
+}
+
+impl BaseMask {
+    pub fn memory_bytes(&self) -> usize {
+        (self.accepted.len() + self.uncertain.len()) * 8
+            + self.handoffs.iter().map(|h| 32 + h.1.len() * std::mem::size_of::<Thread>()).sum::<usize>()
     }
 }
 
-/// Computes the token classes of (rule, state).
-pub(crate) fn classify(a: &Automata, vocab: &VocabIndex, rule: KRule, state: u32) -> StateMask {
-    let d = &a.rules[rule as usize];
-    // Nothing can follow the end of a root that no rule calls.
-    let ends_matter = rule != 0 || a.root_is_called;
-    let mut accepted: Vec<u32> = Vec::new();
-    let mut uncertain: Vec<u32> = Vec::new();
-    let mut record = |p: usize, o: Outcome| match o {
-        Outcome::Accepted => accepted.push(p as u32),
-        Outcome::Uncertain => uncertain.push(p as u32),
-        Outcome::Rejected => {}
-    };
-    let start_end = ends_matter && d.accept[state as usize];
-    if !d.reaches_call[state as usize] {
-        let mut st = DfaStepper {
-            dfa: d,
-            stack: vec![(state, start_end)],
-            ends_matter,
-        };
-        walk(vocab, 0..vocab.len(), &mut st, &mut record);
-    } else {
-        let p = Parser::with_seed(a, rule, state);
-        let mut st = SeedStepper {
-            a,
-            p,
-            rule,
-            ends: vec![start_end],
-            ends_matter,
-        };
-        walk(vocab, 0..vocab.len(), &mut st, &mut record);
+/// Deepest call stack a walk thread follows.
+const MAX_FRAMES: usize = 4;
+/// Most threads at one trie node; beyond, the walk stops claiming rejections below it.
+const MAX_THREADS: usize = 64;
+
+/// A walk thread: a call stack of (rule, state) frames, bottom first. The bottom frame is the
+/// classified rule, or its caller once the rule has ended (`in_parent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Thread {
+    n: u8,
+    in_parent: bool,
+    frames: [(KRule, u32); MAX_FRAMES],
+}
+
+impl Thread {
+    fn top(&self) -> (KRule, u32) {
+        self.frames[self.n as usize - 1]
     }
-    let words = vocab.words();
-    let (set, pos) = if accepted.len() > words {
-        let mut bits = vec![0u32; words];
-        for &p in &accepted {
-            let id = vocab.ids[p as usize] as usize;
-            bits[id / 32] |= 1 << (id % 32);
+}
+
+struct TrieWalk<'a> {
+    a: &'a Automata,
+    parent: Parent,
+    vocab: &'a VocabIndex,
+    /// Ranges of sorted positions.
+    accepted: Vec<(u32, u32)>,
+    uncertain: Vec<(u32, u32)>,
+    /// Thread lists of the nodes on the current path, back to back.
+    arena: Vec<Thread>,
+    /// Base mode: stop where the rule ends mid-token and record the node in `handoffs`.
+    base: bool,
+    handoff: bool,
+    handoffs: Vec<(u32, Vec<Thread>, bool)>,
+}
+
+impl<'a> TrieWalk<'a> {
+    fn new(a: &'a Automata, vocab: &'a VocabIndex, parent: Parent, base: bool) -> Self {
+        TrieWalk {
+            a,
+            parent,
+            vocab,
+            accepted: Vec::new(),
+            uncertain: Vec::new(),
+            arena: Vec::new(),
+            base,
+            handoff: false,
+            handoffs: Vec::new(),
         }
-        (
-            TokenSet::Bits(bits),
-            if accepted.len() <= 4096 {
-                Some(accepted)
+    }
+
+    /// Adds `t` to the list `start..` of the arena unless present.
+    fn add(&mut self, start: usize, t: Thread) {
+        if !self.arena[start..].contains(&t) {
+            self.arena.push(t);
+        }
+    }
+
+    /// Closes the list `start..` under calls and returns; gives the bytes after which a
+    /// thread could leave for an unknown context.
+    fn close(&mut self, start: usize) -> ByteSet {
+        let mut esc = ByteSet::default();
+        let mut k = start;
+        while k < self.arena.len() {
+            if self.arena.len() - start > MAX_THREADS {
+                return ByteSet([u64::MAX; 4]);
+            }
+            let t = self.arena[k];
+            k += 1;
+            let (r, st) = t.top();
+            let d = &self.a.rules[r as usize];
+            if !d.calls[st as usize].is_empty() {
+                if (t.n as usize) < MAX_FRAMES {
+                    for i in 0..d.calls[st as usize].len() {
+                        let (c, ret) = self.a.rules[r as usize].calls[st as usize][i];
+                        let mut nt = t;
+                        nt.frames[nt.n as usize - 1].1 = ret;
+                        nt.frames[nt.n as usize] = (c, self.a.rules[c as usize].start);
+                        nt.n += 1;
+                        self.add(start, nt);
+                    }
+                } else {
+                    esc.union(&d.call_first[st as usize]);
+                }
+            }
+            if d.accept[st as usize] {
+                if d.lookahead.is_some() {
+                    // Its end adds a constraint the walk does not follow.
+                    return ByteSet([u64::MAX; 4]);
+                }
+                if t.n > 1 {
+                    let mut nt = t;
+                    nt.n -= 1;
+                    self.add(start, nt);
+                } else if !t.in_parent && self.base {
+                    self.handoff = true;
+                } else if !t.in_parent {
+                    match self.parent {
+                        Some((p, ret)) => {
+                            let mut nt = t;
+                            nt.in_parent = true;
+                            nt.frames[0] = (p, ret);
+                            self.add(start, nt);
+                        }
+                        // The top-level root: nothing may follow its end.
+                        None => {}
+                    }
+                } else {
+                    esc.union(&d.follow);
+                }
+            }
+        }
+        esc
+    }
+
+    /// Children of trie `node` with the threads `arena[start..end]`; `escaped` tells whether
+    /// an earlier byte of the path could have left for an unknown context.
+    fn node(&mut self, node: u32, start: usize, end: usize, escaped: bool, first: bool) {
+        let esc_bytes = if first { ByteSet::default() } else { self.close(start) };
+        if self.handoff {
+            self.handoff = false;
+            let threads = self.arena[start..end].to_vec();
+            self.arena.truncate(end);
+            self.handoffs.push((node, threads, escaped));
+            return;
+        }
+        let end = if first { end } else { self.arena.len() };
+        let trie = &self.vocab.trie;
+        let mut c = trie[node as usize].first_child;
+        while c != u32::MAX {
+            let ch = trie[c as usize];
+            let esc = escaped || esc_bytes.contains(ch.byte);
+            let nstart = self.arena.len();
+            for k in start..end {
+                let mut t = self.arena[k];
+                let (r, st) = t.top();
+                let ns = self.a.rules[r as usize].next(st, ch.byte);
+                if ns != DEAD {
+                    t.frames[t.n as usize - 1].1 = ns;
+                    self.add(nstart, t);
+                }
+            }
+            if self.arena.len() == nstart {
+                if esc {
+                    push_range(&mut self.uncertain, ch.lo, ch.hi);
+                }
             } else {
-                None
-            },
-        )
-    } else {
-        let mut ids: Vec<u32> = accepted.iter().map(|&p| vocab.ids[p as usize]).collect();
-        ids.sort_unstable();
-        (TokenSet::Ids(ids), Some(accepted))
-    };
-    StateMask {
-        accepted: set,
-        accepted_pos: pos,
-        uncertain,
+                push_range(&mut self.accepted, ch.lo, ch.here_end);
+                if ch.first_child != u32::MAX {
+                    let nend = self.arena.len();
+                    self.node(c, nstart, nend, esc, false);
+                }
+            }
+            self.arena.truncate(nstart);
+            c = ch.next_sibling;
+        }
+    }
+}
+
+fn push_range(v: &mut Vec<(u32, u32)>, lo: u32, hi: u32) {
+    if lo >= hi {
+        return;
+    }
+    match v.last_mut() {
+        Some(last) if last.1 == lo => last.1 = hi,
+        _ => v.push((lo, hi)),
     }
 }
 

@@ -20,16 +20,20 @@ pub(crate) mod vocab;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::automaton::{Automata, KRule};
 use crate::error::Result;
 use crate::grammar::Grammar;
 use crate::tokenizer::TokenizerInfo;
 
-use mask::StateMask;
+use mask::{BaseMask, Parent, StateMask};
+
+/// Mask key: (rule, state, caller rule or [`NO_PARENT`], caller return state).
+type MaskKey = (KRule, u32, u32, u32);
+const NO_PARENT: u32 = u32::MAX;
 use vocab::VocabIndex;
 
 /// Options of a [`GrammarCompiler`].
@@ -60,9 +64,10 @@ pub struct CompiledGrammar {
     pub(crate) automata: Automata,
     pub(crate) vocab: Arc<VocabIndex>,
     tokenizer: Arc<TokenizerInfo>,
-    /// First mask slot of each kept rule.
-    offsets: Vec<usize>,
-    masks: Vec<OnceLock<StateMask>>,
+    /// Token classes per (rule, state, caller rule or `NO_PARENT`, caller return state).
+    masks: RwLock<HashMap<MaskKey, Arc<StateMask>>>,
+    /// Caller-independent parts, per (rule, state).
+    bases: RwLock<HashMap<(KRule, u32), Arc<BaseMask>>>,
     mask_bytes: AtomicUsize,
 }
 
@@ -82,20 +87,13 @@ impl CompiledGrammar {
         vocab: Arc<VocabIndex>,
     ) -> Result<Self> {
         let automata = Automata::build(&grammar)?;
-        let mut offsets = Vec::with_capacity(automata.rules.len());
-        let mut total = 0;
-        for r in &automata.rules {
-            offsets.push(total);
-            total += r.num_states();
-        }
-        let masks = (0..total).map(|_| OnceLock::new()).collect();
         Ok(CompiledGrammar {
             grammar,
             automata,
             vocab,
             tokenizer,
-            offsets,
-            masks,
+            masks: RwLock::new(HashMap::new()),
+            bases: RwLock::new(HashMap::new()),
             mask_bytes: AtomicUsize::new(0),
         })
     }
@@ -113,40 +111,74 @@ impl CompiledGrammar {
     /// Bytes held: automata, token classes computed so far, and the bookkeeping around them
     /// (the vocabulary index shared with the compiler is not counted).
     pub fn memory_bytes(&self) -> usize {
-        self.automata.memory_bytes()
-            + self.masks.len() * std::mem::size_of::<OnceLock<StateMask>>()
-            + self.mask_bytes.load(Ordering::Relaxed)
+        self.automata.memory_bytes() + self.mask_bytes.load(Ordering::Relaxed)
     }
 
-    /// Token classes of (rule, state), computed on first use.
-    pub(crate) fn state_mask(&self, rule: KRule, state: u32) -> &StateMask {
-        let slot = &self.masks[self.offsets[rule as usize] + state as usize];
-        slot.get_or_init(|| {
-            let m = mask::classify(&self.automata, &self.vocab, rule, state);
-            self.mask_bytes
-                .fetch_add(m.memory_bytes(), Ordering::Relaxed);
+    /// Token classes of (rule, state) under a caller, computed on first use.
+    pub(crate) fn state_mask(&self, rule: KRule, state: u32, parent: Parent) -> Arc<StateMask> {
+        let key = (rule, state, parent.map_or(NO_PARENT, |p| p.0), parent.map_or(0, |p| p.1));
+        if let Some(m) = self.masks.read().get(&key) {
+            return m.clone();
+        }
+        let base = self.base_mask(rule, state);
+        let m = Arc::new(mask::classify(&self.automata, &self.vocab, &base, parent));
+        let mut w = self.masks.write();
+        let e = w.entry(key).or_insert_with(|| {
+            self.mask_bytes.fetch_add(m.memory_bytes() + 64, Ordering::Relaxed);
             m
-        })
+        });
+        e.clone()
     }
 
-    /// Computes the token classes of every scanning state now, on up to `threads` threads,
-    /// so that no mask fill pays for a first use.
-    pub fn precompute(&self, threads: usize) {
-        let work: Vec<(KRule, u32)> = self
-            .automata
-            .rules
-            .iter()
-            .enumerate()
-            .flat_map(|(r, d)| {
-                (0..d.num_states() as u32)
-                    .filter(|&s| d.scans[s as usize])
-                    .map(move |s| (r as KRule, s))
+    fn base_mask(&self, rule: KRule, state: u32) -> Arc<BaseMask> {
+        if let Some(b) = self.bases.read().get(&(rule, state)) {
+            return b.clone();
+        }
+        let b = Arc::new(mask::classify_base(&self.automata, &self.vocab, rule, state));
+        let mut w = self.bases.write();
+        w.entry((rule, state))
+            .or_insert_with(|| {
+                self.mask_bytes.fetch_add(b.memory_bytes() + 64, Ordering::Relaxed);
+                b
             })
-            .collect();
+            .clone()
+    }
+
+    /// Every (rule, state, caller) a mask fill can ask for.
+    fn mask_keys(&self) -> Vec<(KRule, u32, Parent)> {
+        let a = &self.automata;
+        let mut callers: Vec<Vec<(KRule, u32)>> = vec![Vec::new(); a.rules.len()];
+        for (p, d) in a.rules.iter().enumerate() {
+            for calls in &d.calls {
+                for &(c, t) in calls {
+                    if !callers[c as usize].contains(&(p as KRule, t)) {
+                        callers[c as usize].push((p as KRule, t));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (r, d) in a.rules.iter().enumerate() {
+            for s in (0..d.num_states() as u32).filter(|&s| d.scans[s as usize]) {
+                if r == 0 {
+                    out.push((0, s, None));
+                }
+                for &c in &callers[r] {
+                    out.push((r as KRule, s, Some(c)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Computes the token classes of every (rule, state, caller) now, on up to `threads`
+    /// threads, so that no mask fill pays for a first use.
+    pub fn precompute(&self, threads: usize) {
+        let work = self.mask_keys();
         let threads = threads.clamp(1, available_cores()).min(work.len().max(1));
         if threads <= 1 {
-            for &(r, s) in &work {
-                self.state_mask(r, s);
+            for &(r, s, p) in &work {
+                self.state_mask(r, s, p);
             }
             return;
         }
@@ -156,8 +188,8 @@ impl CompiledGrammar {
                 sc.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&(r, s)) = work.get(i) else { break };
-                        self.state_mask(r, s);
+                        let Some(&(r, s, p)) = work.get(i) else { break };
+                        self.state_mask(r, s, p);
                     }
                 });
             }

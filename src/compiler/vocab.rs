@@ -1,6 +1,7 @@
 //! The vocabulary as the mask machinery sees it: text tokens sorted by their bytes, so
 //! that tokens sharing a prefix are neighbours and a walk can share parser work between
-//! them (an implicit trie).
+//! them, plus the explicit byte trie over them. Every trie node covers a contiguous range
+//! of sorted positions (its subtree), so a rejected prefix rejects a whole range at once.
 
 use crate::tokenizer::TokenizerInfo;
 
@@ -17,6 +18,24 @@ pub(crate) struct VocabIndex {
     pub pos_of: Vec<u32>,
     /// Stop tokens of the tokenizer, sorted.
     pub stop_ids: Vec<u32>,
+    /// Trie nodes; node 0 is the root (empty prefix).
+    pub trie: Vec<TrieNode>,
+}
+
+/// One trie node: the prefix of its path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TrieNode {
+    /// Last byte of the prefix.
+    pub byte: u8,
+    /// First child, or `u32::MAX`.
+    pub first_child: u32,
+    /// Next sibling (children are in byte order), or `u32::MAX`.
+    pub next_sibling: u32,
+    /// Sorted positions `lo..here_end` are tokens equal to the prefix; `lo..hi` are all
+    /// tokens starting with it.
+    pub lo: u32,
+    pub here_end: u32,
+    pub hi: u32,
 }
 
 impl VocabIndex {
@@ -44,14 +63,51 @@ impl VocabIndex {
             .collect();
         stop_ids.sort_unstable();
         stop_ids.dedup();
-        VocabIndex {
-            vocab_size,
-            ids,
-            offs,
-            data,
-            pos_of,
-            stop_ids,
+        let mut v = VocabIndex { vocab_size, ids, offs, data, pos_of, stop_ids, trie: Vec::new() };
+        v.trie = v.build_trie();
+        v
+    }
+
+    fn build_trie(&self) -> Vec<TrieNode> {
+        const NONE: u32 = u32::MAX;
+        let n = self.len() as u32;
+        let mut nodes = vec![TrieNode { byte: 0, first_child: NONE, next_sibling: NONE, lo: 0, here_end: 0, hi: n }];
+        // Path of node ids from the root; last_child[k] = last child created under path[k].
+        let mut path: Vec<u32> = vec![0];
+        let mut last_child: Vec<u32> = vec![NONE];
+        let mut prev: &[u8] = &[];
+        for p in 0..n {
+            let tok = self.tok(p as usize);
+            let l = prev.iter().zip(tok).take_while(|(a, b)| a == b).count();
+            while path.len() > l + 1 {
+                let done = path.pop().unwrap_or(0);
+                last_child.pop();
+                nodes[done as usize].hi = p;
+            }
+            for &b in &tok[l..] {
+                let id = nodes.len() as u32;
+                nodes.push(TrieNode { byte: b, first_child: NONE, next_sibling: NONE, lo: p, here_end: p, hi: n });
+                let parent = *path.last().unwrap_or(&0);
+                let lc = *last_child.last().unwrap_or(&NONE);
+                if lc == NONE {
+                    nodes[parent as usize].first_child = id;
+                } else {
+                    nodes[lc as usize].next_sibling = id;
+                }
+                if let Some(x) = last_child.last_mut() {
+                    *x = id;
+                }
+                path.push(id);
+                last_child.push(NONE);
+            }
+            let end = *path.last().unwrap_or(&0);
+            nodes[end as usize].here_end = p + 1;
+            prev = tok;
         }
+        while let Some(done) = path.pop() {
+            nodes[done as usize].hi = n;
+        }
+        nodes
     }
 
     /// Number of text tokens.

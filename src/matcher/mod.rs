@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use crate::compiler::CompiledGrammar;
-use crate::compiler::mask::{self, RealStepper, get_bit, or_into, set_bit};
+use crate::compiler::mask::{self, Parent, RealStepper, StateMask, get_bit, or_into, set_bit};
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::Parser;
 
@@ -40,6 +40,7 @@ pub struct GrammarMatcher {
     stop_accepted: bool,
     terminate_without_stop: bool,
     scratch: Vec<u32>,
+    parents: Vec<(u32, u32, u32)>,
 }
 
 impl GrammarMatcher {
@@ -69,6 +70,7 @@ impl GrammarMatcher {
             stop_accepted: false,
             terminate_without_stop: options.terminate_without_stop_token,
             scratch: Vec::new(),
+            parents: Vec::new(),
         })
     }
 
@@ -231,35 +233,44 @@ impl GrammarMatcher {
             }
             return;
         }
-        let mut lists: Vec<&[u32]> = Vec::new();
+        let mut trusted: Vec<Arc<StateMask>> = Vec::new();
         let mut extra: Vec<u32> = Vec::new();
-        let mut seen: Vec<(u32, u32)> = Vec::new();
+        let mut seen: Vec<(u32, u32, Parent)> = Vec::new();
         let mut need_all = false;
+        let mut parents = std::mem::take(&mut self.parents);
         for it in self.parser.last_set() {
             let d = &a.rules[it.rule as usize];
             if !d.scans[it.state as usize] {
                 continue;
             }
-            let key = (it.rule, it.state);
-            let sm = cg.state_mask(it.rule, it.state);
-            if it.la == 0 {
-                if seen.contains(&key) {
+            self.parser.parents(a, it, &mut parents);
+            let top = (it.rule == 0 && it.origin == 0).then_some((None, 0));
+            let contexts = top.into_iter().chain(parents.iter().map(|&(p, t, la)| (Some((p, t)), la)));
+            for (ctx, parent_la) in contexts {
+                let key = (it.rule, it.state, ctx);
+                let exact = it.la == 0 && parent_la == 0;
+                if exact && seen.contains(&key) {
                     continue;
                 }
-                seen.push(key);
-                or_into(out, &sm.accepted);
-                if !sm.uncertain.is_empty() {
-                    lists.push(&sm.uncertain);
+                let sm = cg.state_mask(it.rule, it.state, ctx);
+                if exact {
+                    seen.push(key);
+                    or_into(out, &sm.accepted);
+                    if !sm.uncertain.is_empty() {
+                        trusted.push(sm);
+                    }
+                } else {
+                    // A pending lookahead may reject what the automata alone accept.
+                    match &sm.accepted_pos {
+                        Some(p) => extra.extend_from_slice(p),
+                        None => need_all = true,
+                    }
+                    extra.extend_from_slice(&sm.uncertain);
                 }
-            } else {
-                // A pending lookahead may reject what the rule alone accepts.
-                match &sm.accepted_pos {
-                    Some(p) => extra.extend_from_slice(p),
-                    None => need_all = true,
-                }
-                extra.extend_from_slice(&sm.uncertain);
             }
         }
+        self.parents = parents;
+        let lists: Vec<&[u32]> = trusted.iter().map(|m| m.uncertain.as_slice()).collect();
         let mut cand = std::mem::take(&mut self.scratch);
         cand.clear();
         if need_all {
@@ -276,6 +287,10 @@ impl GrammarMatcher {
         }
         let vocab = &cg.vocab;
         cand.retain(|&p| !get_bit(out, vocab.ids[p as usize]));
+        if std::env::var_os("XGR_DEBUG").is_some() {
+            let items: Vec<String> = self.parser.last_set().iter().map(|it| format!("{}:{}/{}", cg.automata.rules[it.rule as usize].name, it.state, it.origin)).collect();
+            eprintln!("cand {} items {:?} sample {:?}", cand.len(), items, cand.iter().take(8).map(|&p| String::from_utf8_lossy(vocab.tok(p as usize)).to_string()).collect::<Vec<_>>());
+        }
         if !cand.is_empty() {
             let base = self.parser.len();
             let mut st = RealStepper {

@@ -166,22 +166,6 @@ impl Parser {
         p
     }
 
-    /// A parser seeded with the single item (`rule`, `state`), closed. The seed's origin is
-    /// an empty set 0 before it, so its completion has no parent; the seed's own set is
-    /// set 1 and `len()` starts at 1.
-    pub fn with_seed(a: &Automata, rule: KRule, state: u32) -> Parser {
-        let mut p = Self::empty(vec![0, 0]);
-        p.add(Item {
-            rule,
-            state,
-            origin: 0,
-            la0: 0,
-            la: 0,
-        });
-        p.close(a);
-        p
-    }
-
     fn empty(set_start: Vec<u32>) -> Parser {
         Parser {
             items: Vec::with_capacity(256),
@@ -352,12 +336,23 @@ impl Parser {
         })
     }
 
-    /// In a parser made by [`Parser::with_seed`]: the seed ended in the last set (only the
-    /// seed and its advances have origin 0).
-    pub fn seed_can_end(&self, a: &Automata, rule: KRule) -> bool {
-        self.last_set().iter().any(|it| {
-            it.rule == rule && it.origin == 0 && a.rules[rule as usize].accept[it.state as usize]
-        })
+    /// Callers of `it`: items of its origin set waiting on its rule (with the matching
+    /// lookahead constraint), as (caller rule, state after the call, caller constraint).
+    pub fn parents(&self, a: &Automata, it: &Item, out: &mut Vec<(KRule, u32, u32)>) {
+        out.clear();
+        let o = it.origin as usize;
+        let s = self.set_start[o] as usize;
+        let e = self.set_start.get(o + 1).map_or(self.items.len(), |&x| x as usize);
+        for p in &self.items[s..e] {
+            if p.la != it.la0 {
+                continue;
+            }
+            for &(c, t) in &a.rules[p.rule as usize].calls[p.state as usize] {
+                if c == it.rule && !out.contains(&(p.rule, t, p.la)) {
+                    out.push((p.rule, t, p.la));
+                }
+            }
+        }
     }
 
     /// The bytes some item of the last set can scan (a superset of the bytes `push` accepts).
