@@ -306,7 +306,10 @@ impl<'g> Builder<'g> {
                 .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
                 .collect();
         }
-        let mut a = Automata { rules: dfas, lookaheads: la_dfas };
+        let mut a = Automata {
+            rules: dfas,
+            lookaheads: la_dfas,
+        };
         trim(&mut a)?;
         for d in a.rules.iter_mut().chain(a.lookaheads.iter_mut()) {
             finish_flags(d);
@@ -856,7 +859,6 @@ fn finish_flags(d: &mut RuleDfa) {
         .collect();
 }
 
-
 /// Computes, per state, whether the rule can end there through empty calls, and which bytes
 /// can begin a call made there (FIRST sets, to a fixpoint over all rules).
 fn first_sets(a: &mut Automata) {
@@ -871,7 +873,11 @@ fn first_sets(a: &mut Automata) {
             loop {
                 let mut c2 = false;
                 for st in 0..d.num_states() {
-                    if !ce[st] && d.calls[st].iter().any(|&(c, t)| nullable[c as usize] && ce[t as usize]) {
+                    if !ce[st]
+                        && d.calls[st]
+                            .iter()
+                            .any(|&(c, t)| nullable[c as usize] && ce[t as usize])
+                    {
                         ce[st] = true;
                         c2 = true;
                     }

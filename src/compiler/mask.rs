@@ -143,16 +143,29 @@ pub(crate) type Parent = Option<(KRule, u32)>;
 /// thread: the parser's closure already holds those callers and callees as items.
 pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state: u32) -> BaseMask {
     let mut w = TrieWalk::new(a, vocab, None, true);
-    let mut t = Thread { n: 1, in_parent: false, frames: [(0, 0); MAX_FRAMES] };
+    let mut t = Thread {
+        n: 1,
+        in_parent: false,
+        frames: [(0, 0); MAX_FRAMES],
+    };
     t.frames[0] = (rule, state);
     w.arena.push(t);
     w.node(0, 0, 1, false, true);
-    BaseMask { accepted: w.accepted, uncertain: w.uncertain, handoffs: w.handoffs }
+    BaseMask {
+        accepted: w.accepted,
+        uncertain: w.uncertain,
+        handoffs: w.handoffs,
+    }
 }
 
 /// Completes a base walk for one caller context: the subtrees where the rule could end
 /// mid-token are walked again with the caller's automaton.
-pub(crate) fn classify(a: &Automata, vocab: &VocabIndex, base: &BaseMask, parent: Parent) -> StateMask {
+pub(crate) fn classify(
+    a: &Automata,
+    vocab: &VocabIndex,
+    base: &BaseMask,
+    parent: Parent,
+) -> StateMask {
     let mut w = TrieWalk::new(a, vocab, parent, false);
     w.accepted = base.accepted.clone();
     w.uncertain = base.uncertain.clone();
@@ -161,7 +174,11 @@ pub(crate) fn classify(a: &Automata, vocab: &VocabIndex, base: &BaseMask, parent
         w.arena.extend_from_slice(threads);
         w.node(*node, 0, threads.len(), *escaped, false);
     }
-    let TrieWalk { mut accepted, mut uncertain, .. } = w;
+    let TrieWalk {
+        mut accepted,
+        mut uncertain,
+        ..
+    } = w;
     accepted.sort_unstable();
     uncertain.sort_unstable();
     let count: usize = accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
@@ -173,14 +190,25 @@ pub(crate) fn classify(a: &Automata, vocab: &VocabIndex, base: &BaseMask, parent
             let id = vocab.ids[p as usize];
             bits[(id / 32) as usize] |= 1 << (id % 32);
         }
-        (TokenSet::Bits(bits), if count <= 4096 { Some(positions().collect()) } else { None })
+        (
+            TokenSet::Bits(bits),
+            if count <= 4096 {
+                Some(positions().collect())
+            } else {
+                None
+            },
+        )
     } else {
         let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
         ids.sort_unstable();
         (TokenSet::Ids(ids), Some(positions().collect()))
     };
     let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
-    StateMask { accepted: set, accepted_pos: pos, uncertain }
+    StateMask {
+        accepted: set,
+        accepted_pos: pos,
+        uncertain,
+    }
 }
 
 /// The caller-independent part of a classification: results outside the trie subtrees where
@@ -195,7 +223,11 @@ pub(crate) struct BaseMask {
 impl BaseMask {
     pub fn memory_bytes(&self) -> usize {
         (self.accepted.len() + self.uncertain.len()) * 8
-            + self.handoffs.iter().map(|h| 32 + h.1.len() * std::mem::size_of::<Thread>()).sum::<usize>()
+            + self
+                .handoffs
+                .iter()
+                .map(|h| 32 + h.1.len() * std::mem::size_of::<Thread>())
+                .sum::<usize>()
     }
 }
 
@@ -295,15 +327,12 @@ impl<'a> TrieWalk<'a> {
                 } else if !t.in_parent && self.base {
                     self.handoff = true;
                 } else if !t.in_parent {
-                    match self.parent {
-                        Some((p, ret)) => {
-                            let mut nt = t;
-                            nt.in_parent = true;
-                            nt.frames[0] = (p, ret);
-                            self.add(start, nt);
-                        }
-                        // The top-level root: nothing may follow its end.
-                        None => {}
+                    // Without a caller this is the top-level root: nothing may follow its end.
+                    if let Some((p, ret)) = self.parent {
+                        let mut nt = t;
+                        nt.in_parent = true;
+                        nt.frames[0] = (p, ret);
+                        self.add(start, nt);
                     }
                 } else {
                     esc.union(&d.follow);
@@ -316,7 +345,11 @@ impl<'a> TrieWalk<'a> {
     /// Children of trie `node` with the threads `arena[start..end]`; `escaped` tells whether
     /// an earlier byte of the path could have left for an unknown context.
     fn node(&mut self, node: u32, start: usize, end: usize, escaped: bool, first: bool) {
-        let esc_bytes = if first { ByteSet::default() } else { self.close(start) };
+        let esc_bytes = if first {
+            ByteSet::default()
+        } else {
+            self.close(start)
+        };
         if self.handoff {
             self.handoff = false;
             let threads = self.arena[start..end].to_vec();

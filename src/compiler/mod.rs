@@ -19,8 +19,8 @@ pub(crate) mod mask;
 pub(crate) mod vocab;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -116,7 +116,12 @@ impl CompiledGrammar {
 
     /// Token classes of (rule, state) under a caller, computed on first use.
     pub(crate) fn state_mask(&self, rule: KRule, state: u32, parent: Parent) -> Arc<StateMask> {
-        let key = (rule, state, parent.map_or(NO_PARENT, |p| p.0), parent.map_or(0, |p| p.1));
+        let key = (
+            rule,
+            state,
+            parent.map_or(NO_PARENT, |p| p.0),
+            parent.map_or(0, |p| p.1),
+        );
         if let Some(m) = self.masks.read().get(&key) {
             return m.clone();
         }
@@ -124,7 +129,8 @@ impl CompiledGrammar {
         let m = Arc::new(mask::classify(&self.automata, &self.vocab, &base, parent));
         let mut w = self.masks.write();
         let e = w.entry(key).or_insert_with(|| {
-            self.mask_bytes.fetch_add(m.memory_bytes() + 64, Ordering::Relaxed);
+            self.mask_bytes
+                .fetch_add(m.memory_bytes() + 64, Ordering::Relaxed);
             m
         });
         e.clone()
@@ -134,11 +140,17 @@ impl CompiledGrammar {
         if let Some(b) = self.bases.read().get(&(rule, state)) {
             return b.clone();
         }
-        let b = Arc::new(mask::classify_base(&self.automata, &self.vocab, rule, state));
+        let b = Arc::new(mask::classify_base(
+            &self.automata,
+            &self.vocab,
+            rule,
+            state,
+        ));
         let mut w = self.bases.write();
         w.entry((rule, state))
             .or_insert_with(|| {
-                self.mask_bytes.fetch_add(b.memory_bytes() + 64, Ordering::Relaxed);
+                self.mask_bytes
+                    .fetch_add(b.memory_bytes() + 64, Ordering::Relaxed);
                 b
             })
             .clone()

@@ -63,7 +63,15 @@ impl VocabIndex {
             .collect();
         stop_ids.sort_unstable();
         stop_ids.dedup();
-        let mut v = VocabIndex { vocab_size, ids, offs, data, pos_of, stop_ids, trie: Vec::new() };
+        let mut v = VocabIndex {
+            vocab_size,
+            ids,
+            offs,
+            data,
+            pos_of,
+            stop_ids,
+            trie: Vec::new(),
+        };
         v.trie = v.build_trie();
         v
     }
@@ -71,7 +79,14 @@ impl VocabIndex {
     fn build_trie(&self) -> Vec<TrieNode> {
         const NONE: u32 = u32::MAX;
         let n = self.len() as u32;
-        let mut nodes = vec![TrieNode { byte: 0, first_child: NONE, next_sibling: NONE, lo: 0, here_end: 0, hi: n }];
+        let mut nodes = vec![TrieNode {
+            byte: 0,
+            first_child: NONE,
+            next_sibling: NONE,
+            lo: 0,
+            here_end: 0,
+            hi: n,
+        }];
         // Path of node ids from the root; last_child[k] = last child created under path[k].
         let mut path: Vec<u32> = vec![0];
         let mut last_child: Vec<u32> = vec![NONE];
@@ -86,7 +101,14 @@ impl VocabIndex {
             }
             for &b in &tok[l..] {
                 let id = nodes.len() as u32;
-                nodes.push(TrieNode { byte: b, first_child: NONE, next_sibling: NONE, lo: p, here_end: p, hi: n });
+                nodes.push(TrieNode {
+                    byte: b,
+                    first_child: NONE,
+                    next_sibling: NONE,
+                    lo: p,
+                    here_end: p,
+                    hi: n,
+                });
                 let parent = *path.last().unwrap_or(&0);
                 let lc = *last_child.last().unwrap_or(&NONE);
                 if lc == NONE {

@@ -245,7 +245,9 @@ impl GrammarMatcher {
             }
             self.parser.parents(a, it, &mut parents);
             let top = (it.rule == 0 && it.origin == 0).then_some((None, 0));
-            let contexts = top.into_iter().chain(parents.iter().map(|&(p, t, la)| (Some((p, t)), la)));
+            let contexts = top
+                .into_iter()
+                .chain(parents.iter().map(|&(p, t, la)| (Some((p, t)), la)));
             for (ctx, parent_la) in contexts {
                 let key = (it.rule, it.state, ctx);
                 let exact = it.la == 0 && parent_la == 0;
@@ -287,10 +289,6 @@ impl GrammarMatcher {
         }
         let vocab = &cg.vocab;
         cand.retain(|&p| !get_bit(out, vocab.ids[p as usize]));
-        if std::env::var_os("XGR_DEBUG").is_some() {
-            let items: Vec<String> = self.parser.last_set().iter().map(|it| format!("{}:{}/{}", cg.automata.rules[it.rule as usize].name, it.state, it.origin)).collect();
-            eprintln!("cand {} items {:?} sample {:?}", cand.len(), items, cand.iter().take(8).map(|&p| String::from_utf8_lossy(vocab.tok(p as usize)).to_string()).collect::<Vec<_>>());
-        }
         if !cand.is_empty() {
             let base = self.parser.len();
             let mut st = RealStepper {

@@ -342,7 +342,10 @@ impl Parser {
         out.clear();
         let o = it.origin as usize;
         let s = self.set_start[o] as usize;
-        let e = self.set_start.get(o + 1).map_or(self.items.len(), |&x| x as usize);
+        let e = self
+            .set_start
+            .get(o + 1)
+            .map_or(self.items.len(), |&x| x as usize);
         for p in &self.items[s..e] {
             if p.la != it.la0 {
                 continue;
