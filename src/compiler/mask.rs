@@ -342,6 +342,46 @@ impl<'a> TrieWalk<'a> {
         esc
     }
 
+    /// A thread whose closure adds nothing: no call and no end at its state.
+    fn simple(&self, t: &Thread) -> bool {
+        let (r, st) = t.top();
+        let d = &self.a.rules[r as usize];
+        !d.accept[st as usize] && d.calls[st as usize].is_empty()
+    }
+
+    /// [`Self::node`] for a single simple thread, without the arena (the common case:
+    /// inside strings, numbers and literals).
+    fn node_single(&mut self, node: u32, t: Thread, escaped: bool) {
+        let (r, st) = t.top();
+        let d = &self.a.rules[r as usize];
+        let trie = &self.vocab.trie;
+        let mut c = trie[node as usize].first_child;
+        while c != u32::MAX {
+            let ch = trie[c as usize];
+            let ns = d.next(st, ch.byte);
+            if ns == DEAD {
+                if escaped {
+                    push_range(&mut self.uncertain, ch.lo, ch.hi);
+                }
+            } else {
+                push_range(&mut self.accepted, ch.lo, ch.here_end);
+                if ch.first_child != u32::MAX {
+                    let mut t2 = t;
+                    t2.frames[t2.n as usize - 1].1 = ns;
+                    if self.simple(&t2) {
+                        self.node_single(c, t2, escaped);
+                    } else {
+                        let k = self.arena.len();
+                        self.arena.push(t2);
+                        self.node(c, k, k + 1, escaped, false);
+                        self.arena.truncate(k);
+                    }
+                }
+            }
+            c = ch.next_sibling;
+        }
+    }
+
     /// Children of trie `node` with the threads `arena[start..end]`; `escaped` tells whether
     /// an earlier byte of the path could have left for an unknown context.
     fn node(&mut self, node: u32, start: usize, end: usize, escaped: bool, first: bool) {
@@ -381,7 +421,12 @@ impl<'a> TrieWalk<'a> {
                 push_range(&mut self.accepted, ch.lo, ch.here_end);
                 if ch.first_child != u32::MAX {
                     let nend = self.arena.len();
-                    self.node(c, nstart, nend, esc, false);
+                    if nend == nstart + 1 && self.simple(&self.arena[nstart]) {
+                        let t = self.arena[nstart];
+                        self.node_single(c, t, esc);
+                    } else {
+                        self.node(c, nstart, nend, esc, false);
+                    }
                 }
             }
             self.arena.truncate(nstart);
