@@ -83,6 +83,8 @@ pub(crate) struct RuleDfa {
     pub lookahead: Option<u32>,
     /// Some byte transition leaves this state.
     pub scans: Vec<bool>,
+    /// Neither accepting nor calling: a walk through it needs no closure.
+    pub plain: Vec<bool>,
     /// Bytes that can begin a called rule here (or what follows a call that can match the
     /// empty string): where a token may leave this automaton for a callee.
     pub call_first: Vec<ByteSet>,
@@ -731,6 +733,7 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
             start: 0,
             lookahead: None,
             scans: Vec::new(),
+            plain: Vec::new(),
             call_first: Vec::new(),
             can_end: Vec::new(),
             follow: ByteSet::default(),
@@ -856,6 +859,9 @@ fn finish_flags(d: &mut RuleDfa) {
                 .iter()
                 .any(|&t| t != DEAD)
         })
+        .collect();
+    d.plain = (0..n)
+        .map(|s| !d.accept[s] && d.calls[s].is_empty())
         .collect();
 }
 

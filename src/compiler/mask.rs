@@ -151,10 +151,14 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     t.frames[0] = (rule, state);
     w.arena.push(t);
     w.node(0, 0, 1, false, true);
+    let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
+    let bits = (count > vocab.words())
+        .then(|| to_bits(vocab, w.accepted.iter().flat_map(|&(lo, hi)| lo..hi)));
     BaseMask {
         accepted: w.accepted,
         uncertain: w.uncertain,
         handoffs: w.handoffs,
+        bits,
     }
 }
 
@@ -167,48 +171,56 @@ pub(crate) fn classify(
     parent: Parent,
 ) -> StateMask {
     let mut w = TrieWalk::new(a, vocab, parent, false);
-    w.accepted = base.accepted.clone();
-    w.uncertain = base.uncertain.clone();
     for (node, threads, escaped) in &base.handoffs {
         w.arena.clear();
         w.arena.extend_from_slice(threads);
         w.node(*node, 0, threads.len(), *escaped, false);
     }
     let TrieWalk {
-        mut accepted,
-        mut uncertain,
+        accepted: extra,
+        uncertain: extra_unc,
         ..
     } = w;
+    let mut accepted = base.accepted.clone();
+    accepted.extend_from_slice(&extra);
     accepted.sort_unstable();
+    let mut uncertain = base.uncertain.clone();
+    uncertain.extend_from_slice(&extra_unc);
     uncertain.sort_unstable();
     let count: usize = accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
-    let words = vocab.words();
     let positions = || accepted.iter().flat_map(|&(lo, hi)| lo..hi);
-    let (set, pos) = if count > words {
-        let mut bits = vec![0u32; words];
-        for p in positions() {
-            let id = vocab.ids[p as usize];
-            bits[(id / 32) as usize] |= 1 << (id % 32);
+    let set = match &base.bits {
+        Some(bits) => {
+            let mut bits = bits.clone();
+            for p in extra.iter().flat_map(|&(lo, hi)| lo..hi) {
+                let id = vocab.ids[p as usize];
+                bits[(id / 32) as usize] |= 1 << (id % 32);
+            }
+            TokenSet::Bits(bits)
         }
-        (
-            TokenSet::Bits(bits),
-            if count <= 4096 {
-                Some(positions().collect())
-            } else {
-                None
-            },
-        )
-    } else {
-        let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
-        ids.sort_unstable();
-        (TokenSet::Ids(ids), Some(positions().collect()))
+        None if count > vocab.words() => TokenSet::Bits(to_bits(vocab, positions())),
+        None => {
+            let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
+            ids.sort_unstable();
+            TokenSet::Ids(ids)
+        }
     };
+    let pos = (count <= 4096).then(|| positions().collect());
     let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
     StateMask {
         accepted: set,
         accepted_pos: pos,
         uncertain,
     }
+}
+
+fn to_bits(vocab: &VocabIndex, positions: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut bits = vec![0u32; vocab.words()];
+    for p in positions {
+        let id = vocab.ids[p as usize];
+        bits[(id / 32) as usize] |= 1 << (id % 32);
+    }
+    bits
 }
 
 /// The caller-independent part of a classification: results outside the trie subtrees where
@@ -218,11 +230,14 @@ pub(crate) struct BaseMask {
     accepted: Vec<(u32, u32)>,
     uncertain: Vec<(u32, u32)>,
     handoffs: Vec<(u32, Vec<Thread>, bool)>,
+    /// The accepted tokens as a bitmask over ids, when they are many.
+    bits: Option<Vec<u32>>,
 }
 
 impl BaseMask {
     pub fn memory_bytes(&self) -> usize {
-        (self.accepted.len() + self.uncertain.len()) * 8
+        self.bits.as_ref().map_or(0, |b| b.len() * 4)
+            + (self.accepted.len() + self.uncertain.len()) * 8
             + self
                 .handoffs
                 .iter()
@@ -345,8 +360,7 @@ impl<'a> TrieWalk<'a> {
     /// A thread whose closure adds nothing: no call and no end at its state.
     fn simple(&self, t: &Thread) -> bool {
         let (r, st) = t.top();
-        let d = &self.a.rules[r as usize];
-        !d.accept[st as usize] && d.calls[st as usize].is_empty()
+        self.a.rules[r as usize].plain[st as usize]
     }
 
     /// [`Self::node`] for a single simple thread, without the arena (the common case:
