@@ -105,7 +105,7 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
     let t1 = Instant::now();
     let cg = compiler.compile_grammar(&grammar)?;
     let compile_ms = t1.elapsed().as_secs_f64() * 1e3;
-    println!("compiled {what} in {compile_ms:.2} ms (token classes precomputed on all cores)");
+    println!("compiled {what} in {compile_ms:.2} ms (token classes are computed on first use)");
     let seed = o.num("seed", 7)?;
     let max_tokens = o.num("max-tokens", 64)? as usize;
     let mut m = GrammarMatcher::new(cg, &MatcherOptions::default())?;

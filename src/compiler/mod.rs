@@ -39,9 +39,13 @@ use vocab::VocabIndex;
 /// Options of a [`GrammarCompiler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompilerOptions {
-    /// Threads used to precompute token classes eagerly (1 = none; default 8, capped at the
+    /// Threads used when token classes are precomputed eagerly (default 8, capped at the
     /// number of cores).
     pub max_threads: usize,
+    /// Compute every token class at compile time instead of on first use (default false:
+    /// compiles take about a millisecond and each class is computed the first time a mask
+    /// needs it, then shared by every matcher of the grammar).
+    pub precompute: bool,
     /// Bound of the compiled-grammar cache in bytes (`None` = unbounded; default 512 MiB).
     pub cache_limit_bytes: Option<usize>,
     /// Whether compiled grammars are cached at all (default true).
@@ -50,11 +54,7 @@ pub struct CompilerOptions {
 
 impl Default for CompilerOptions {
     fn default() -> Self {
-        CompilerOptions {
-            max_threads: 8,
-            cache_limit_bytes: Some(512 << 20),
-            cache_enabled: true,
-        }
+        CompilerOptions { max_threads: 8, precompute: false, cache_limit_bytes: Some(512 << 20), cache_enabled: true }
     }
 }
 
@@ -274,7 +274,7 @@ impl GrammarCompiler {
             self.tokenizer.clone(),
             self.vocab.clone(),
         )?);
-        if self.options.max_threads > 1 {
+        if self.options.precompute {
             cg.precompute(self.options.max_threads);
         }
         if self.options.cache_enabled {
