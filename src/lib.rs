@@ -1,10 +1,12 @@
 //! xgr: exact next-token bitmasks for structured generation.
 
 pub(crate) mod automaton;
+pub mod bitmask;
 pub mod cli;
 pub mod compiler;
 pub mod convert;
 pub mod error;
+pub mod ffi;
 pub mod grammar;
 pub mod matcher;
 pub(crate) mod parser;

@@ -19,5 +19,8 @@ cargo clippy --all-targets -q -- -D warnings
 step "cargo test"
 cargo test -q
 
+step "C ABI: header, CMake package, C/C++ tests under CTest (plain and ASan+UBSan), consumer"
+XGR_FFI_CARGO_TARGET_DIR="${XGR_FFI_CARGO_TARGET_DIR:-$PWD/target}" bash tests/ffi.sh
+
 echo
 echo "all tests passed"

@@ -54,7 +54,12 @@ pub struct CompilerOptions {
 
 impl Default for CompilerOptions {
     fn default() -> Self {
-        CompilerOptions { max_threads: 8, precompute: false, cache_limit_bytes: Some(512 << 20), cache_enabled: true }
+        CompilerOptions {
+            max_threads: 8,
+            precompute: false,
+            cache_limit_bytes: Some(512 << 20),
+            cache_enabled: true,
+        }
     }
 }
 

@@ -65,6 +65,9 @@ pub(crate) struct Item {
     pub la: u32,
 }
 
+/// Sets up to this size are de-duplicated by a linear scan, larger ones by hashing.
+const SMALL_SET: usize = 16;
+
 /// Constraint id meaning "violated".
 const VIOLATED: u32 = u32::MAX;
 
@@ -193,6 +196,19 @@ impl Parser {
 
     #[inline]
     fn add(&mut self, it: Item) {
+        let start = *self.set_start.last().unwrap_or(&0) as usize;
+        let n = self.items.len() - start;
+        if n < SMALL_SET {
+            if !self.items[start..].contains(&it) {
+                self.items.push(it);
+            }
+            return;
+        }
+        if n == SMALL_SET && self.seen.is_empty() {
+            for k in start..self.items.len() {
+                self.seen.insert(self.items[k], ());
+            }
+        }
         if self.seen.insert(it, ()).is_none() {
             self.items.push(it);
         }
@@ -205,7 +221,9 @@ impl Parser {
         let prev_end = self.items.len();
         let new_start = self.items.len() as u32;
         self.set_start.push(new_start);
-        self.seen.clear();
+        if !self.seen.is_empty() {
+            self.seen.clear();
+        }
         for k in prev_start..prev_end {
             let it = self.items[k];
             let d = &a.rules[it.rule as usize];
