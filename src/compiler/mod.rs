@@ -29,11 +29,10 @@ use crate::error::Result;
 use crate::grammar::Grammar;
 use crate::tokenizer::TokenizerInfo;
 
-use mask::{BaseMask, Parent, StateMask};
+use mask::{BaseMask, CTX_DEPTH, Ctx, Parent, StateMask};
 
-/// Mask key: (rule, state, caller rule or [`NO_PARENT`], caller return state).
-type MaskKey = (KRule, u32, u32, u32);
-const NO_PARENT: u32 = u32::MAX;
+/// Mask key: (rule, state, callers).
+type MaskKey = (KRule, u32, Ctx);
 use vocab::VocabIndex;
 
 /// Options of a [`GrammarCompiler`].
@@ -69,7 +68,7 @@ pub struct CompiledGrammar {
     pub(crate) automata: Automata,
     pub(crate) vocab: Arc<VocabIndex>,
     tokenizer: Arc<TokenizerInfo>,
-    /// Token classes per (rule, state, caller rule or `NO_PARENT`, caller return state).
+    /// Token classes per (rule, state, callers).
     masks: RwLock<HashMap<MaskKey, Arc<StateMask>>>,
     /// Caller-independent parts, per (rule, state).
     bases: RwLock<HashMap<(KRule, u32), Arc<BaseMask>>>,
@@ -121,12 +120,7 @@ impl CompiledGrammar {
 
     /// Token classes of (rule, state) under a caller, computed on first use.
     pub(crate) fn state_mask(&self, rule: KRule, state: u32, parent: Parent) -> Arc<StateMask> {
-        let key = (
-            rule,
-            state,
-            parent.map_or(NO_PARENT, |p| p.0),
-            parent.map_or(0, |p| p.1),
-        );
+        let key = (rule, state, parent);
         if let Some(m) = self.masks.read().get(&key) {
             return m.clone();
         }
@@ -174,15 +168,48 @@ impl CompiledGrammar {
                 }
             }
         }
+        // Contexts of each rule: its callers, each with their own callers (or closed at the
+        // top-level root).
+        let contexts = |r: usize| -> Vec<Ctx> {
+            let mut v = Vec::new();
+            if r == 0 {
+                v.push(Ctx::TOP);
+            }
+            for &(p, t) in &callers[r] {
+                let one = Ctx::TOP.push((p, t), p == 0);
+                if p == 0 || callers[p as usize].is_empty() || CTX_DEPTH < 2 {
+                    v.push(Ctx {
+                        closed: p == 0,
+                        ..one
+                    });
+                }
+                if CTX_DEPTH < 2 {
+                    // The top-level root may also be a nested call of itself.
+                    if p == 0 && !callers[0].is_empty() {
+                        v.push(Ctx {
+                            closed: false,
+                            ..one
+                        });
+                    }
+                    continue;
+                }
+                for &(g, u) in &callers[p as usize] {
+                    v.push(
+                        Ctx {
+                            closed: false,
+                            ..one
+                        }
+                        .push((g, u), false),
+                    );
+                }
+            }
+            v
+        };
         let mut out = Vec::new();
         for (r, d) in a.rules.iter().enumerate() {
+            let ctxs = contexts(r);
             for s in (0..d.num_states() as u32).filter(|&s| d.scans[s as usize]) {
-                if r == 0 {
-                    out.push((0, s, None));
-                }
-                for &c in &callers[r] {
-                    out.push((r as KRule, s, Some(c)));
-                }
+                out.extend(ctxs.iter().map(|&c| (r as KRule, s, c)));
             }
         }
         out

@@ -13,9 +13,11 @@
 use std::sync::Arc;
 
 use crate::compiler::CompiledGrammar;
-use crate::compiler::mask::{self, Parent, RealStepper, StateMask, get_bit, or_into, set_bit};
+use crate::compiler::mask::{
+    self, CTX_DEPTH, Ctx, RealStepper, StateMask, get_bit, or_into, set_bit,
+};
 use crate::error::{Error, ErrorKind, Result};
-use crate::parser::Parser;
+use crate::parser::{Item, Parser};
 
 /// Options of a [`GrammarMatcher`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,7 +42,10 @@ pub struct GrammarMatcher {
     stop_accepted: bool,
     terminate_without_stop: bool,
     scratch: Vec<u32>,
-    parents: Vec<(u32, u32, u32)>,
+    /// Scratch: contexts of one item, callers of one item.
+    ctxs: Vec<(Ctx, bool)>,
+    callers: Vec<(Item, u32)>,
+    callers2: Vec<(Item, u32)>,
 }
 
 impl GrammarMatcher {
@@ -70,7 +75,9 @@ impl GrammarMatcher {
             stop_accepted: false,
             terminate_without_stop: options.terminate_without_stop_token,
             scratch: Vec::new(),
-            parents: Vec::new(),
+            ctxs: Vec::new(),
+            callers: Vec::new(),
+            callers2: Vec::new(),
         })
     }
 
@@ -235,22 +242,19 @@ impl GrammarMatcher {
         }
         let mut trusted: Vec<Arc<StateMask>> = Vec::new();
         let mut extra: Vec<u32> = Vec::new();
-        let mut seen: Vec<(u32, u32, Parent)> = Vec::new();
+        let mut seen: Vec<(u32, u32, Ctx)> = Vec::new();
         let mut need_all = false;
-        let mut parents = std::mem::take(&mut self.parents);
-        for it in self.parser.last_set() {
+        let mut ctxs = std::mem::take(&mut self.ctxs);
+        for k in 0..self.parser.last_set().len() {
+            let it = self.parser.last_set()[k];
             let d = &a.rules[it.rule as usize];
             if !d.scans[it.state as usize] {
                 continue;
             }
-            self.parser.parents(a, it, &mut parents);
-            let top = (it.rule == 0 && it.origin == 0).then_some((None, 0));
-            let contexts = top
-                .into_iter()
-                .chain(parents.iter().map(|&(p, t, la)| (Some((p, t)), la)));
-            for (ctx, parent_la) in contexts {
+            self.contexts(&it, &mut ctxs);
+            for &(ctx, ctx_exact) in &ctxs {
                 let key = (it.rule, it.state, ctx);
-                let exact = it.la == 0 && parent_la == 0;
+                let exact = it.la == 0 && ctx_exact;
                 if exact && seen.contains(&key) {
                     continue;
                 }
@@ -271,7 +275,7 @@ impl GrammarMatcher {
                 }
             }
         }
-        self.parents = parents;
+        self.ctxs = ctxs;
         let lists: Vec<&[u32]> = trusted.iter().map(|m| m.uncertain.as_slice()).collect();
         let mut cand = std::mem::take(&mut self.scratch);
         cand.clear();
@@ -308,6 +312,49 @@ impl GrammarMatcher {
                 set_bit(out, s);
             }
         }
+    }
+
+    /// The caller contexts of a scanning item, each with whether it is free of lookahead
+    /// constraints: the top-level root itself, or each caller with each of its callers (or
+    /// closed where the caller is the top-level root).
+    fn contexts(&mut self, it: &Item, out: &mut Vec<(Ctx, bool)>) {
+        let a = &self.cg.automata;
+        out.clear();
+        if it.rule == 0 && it.origin == 0 {
+            out.push((Ctx::TOP, true));
+        }
+        let mut callers = std::mem::take(&mut self.callers);
+        let mut callers2 = std::mem::take(&mut self.callers2);
+        self.parser.callers(a, it, &mut callers);
+        for &(p, t) in &callers {
+            let one = Ctx::TOP.push((p.rule, t), false);
+            let top = p.rule == 0 && p.origin == 0;
+            if top {
+                out.push((
+                    Ctx {
+                        closed: true,
+                        ..one
+                    },
+                    p.la == 0,
+                ));
+            }
+            self.parser.callers(a, &p, &mut callers2);
+            if CTX_DEPTH < 2 {
+                // The top-level root may also be a nested call of itself.
+                if !top || !callers2.is_empty() {
+                    out.push((one, p.la == 0));
+                }
+                continue;
+            }
+            if callers2.is_empty() && !top {
+                out.push((one, p.la == 0));
+            }
+            for &(g, u) in &callers2 {
+                out.push((one.push((g.rule, u), false), p.la == 0 && g.la == 0));
+            }
+        }
+        self.callers = callers;
+        self.callers2 = callers2;
     }
 
     /// The longest string the grammar forces from here (possibly empty), cut back to whole

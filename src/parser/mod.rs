@@ -355,8 +355,8 @@ impl Parser {
     }
 
     /// Callers of `it`: items of its origin set waiting on its rule (with the matching
-    /// lookahead constraint), as (caller rule, state after the call, caller constraint).
-    pub fn parents(&self, a: &Automata, it: &Item, out: &mut Vec<(KRule, u32, u32)>) {
+    /// lookahead constraint), each with the state its call returns to.
+    pub fn callers(&self, a: &Automata, it: &Item, out: &mut Vec<(Item, u32)>) {
         out.clear();
         let o = it.origin as usize;
         let s = self.set_start[o] as usize;
@@ -369,8 +369,8 @@ impl Parser {
                 continue;
             }
             for &(c, t) in &a.rules[p.rule as usize].calls[p.state as usize] {
-                if c == it.rule && !out.contains(&(p.rule, t, p.la)) {
-                    out.push((p.rule, t, p.la));
+                if c == it.rule && !out.contains(&(*p, t)) {
+                    out.push((*p, t));
                 }
             }
         }
