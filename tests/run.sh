@@ -22,5 +22,8 @@ cargo test -q
 step "C ABI: header, CMake package, C/C++ tests under CTest (plain and ASan+UBSan), consumer"
 XGR_FFI_CARGO_TARGET_DIR="${XGR_FFI_CARGO_TARGET_DIR:-$PWD/target}" bash tests/ffi.sh
 
+step "Python package: ctypes bindings, shared suites, pip install"
+bash tests/python.sh
+
 echo
 echo "all tests passed"

@@ -104,12 +104,15 @@ pub(crate) unsafe fn json_schema_options(
             key.unwrap_or(": ").to_owned(),
         )),
     };
+    // Options the C struct does not carry (such as opt-in relaxations) keep their defaults.
+    #[allow(clippy::needless_update)]
     Ok(JsonSchemaOptions {
         any_whitespace: o.any_whitespace,
         indent,
         separators,
         strict_mode: o.strict_mode,
         max_whitespace_cnt,
+        ..JsonSchemaOptions::default()
     })
 }
 
