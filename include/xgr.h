@@ -190,8 +190,8 @@ typedef struct {
      */
     size_t struct_size;
     /**
-     * Threads used to precompute token classes when compiling (default 8, capped at the
-     * number of cores; 1 = none, computed lazily on first use; <= 0 = all cores).
+     * Threads used when `precompute` is set (default 8, capped at the number of cores;
+     * <= 0 = all cores).
      */
     int32_t max_threads;
     /**
@@ -199,6 +199,12 @@ typedef struct {
      * (default 512 MiB).
      */
     int64_t cache_limit_bytes;
+    /**
+     * Compute every token class while compiling (default false: compiles take about a
+     * millisecond and each class is computed the first time a mask needs it, then shared
+     * by every matcher of the grammar).
+     */
+    bool precompute;
 } xgr_compiler_options;
 
 /**

@@ -85,7 +85,7 @@ step "CTest"
 (cd "$tmp/build" && ctest --output-on-failure -j "$jobs")
 (cd "$tmp/build" && ctest -N) >"$tmp/tests.txt"
 for t in xgr_test_abi_asan xgr_test_gpt2_asan xgr_test_threads_gpt2_asan xgr_test_cpp_asan xgr_asan_canary \
-  xgr_test_header_c xgr_test_header_cpp; do
+  xgr_test_header_c xgr_test_header_cpp xgr_test_suites xgr_test_suites_asan; do
   grep -q " $t\$" "$tmp/tests.txt" || fail "test $t is not registered"
 done
 readelf -d "$tmp/build/tests/c/xgr_test_abi_asan" >"$tmp/asan-dyn.txt"

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::demo::{Rng, pick};
-use super::{Opts, Percentiles, load_tokenizer, shared_data};
+use super::{Opts, Percentiles, load_tokenizer, shared_data_dir};
 use crate::error::{Error, Result};
 use crate::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
 
@@ -101,7 +101,7 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
     if grammar_arg == "json" {
         let dir = match o.get("data") {
             Some(d) => PathBuf::from(d),
-            None => shared_data()
+            None => shared_data_dir()
                 .map(|d| d.join("jsonschemabench"))
                 .ok_or_else(|| Error::invalid("no --data given and ../shared/data not found"))?,
         };

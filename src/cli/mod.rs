@@ -121,8 +121,8 @@ fn roots() -> Vec<PathBuf> {
     v
 }
 
-/// Finds the shared data folder (`../shared/data` of the checkout), if present.
-pub(crate) fn shared_data() -> Option<PathBuf> {
+/// Finds the shared data folder (`../shared/data` of the checkout, or `$XGR_DATA`), if present.
+pub fn shared_data_dir() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("XGR_DATA") {
         return Some(PathBuf::from(p));
     }
@@ -132,9 +132,9 @@ pub(crate) fn shared_data() -> Option<PathBuf> {
         .find(|p| p.is_dir())
 }
 
-/// Loads a tokenizer by name (vendored `tests/data/tokenizers/NAME.json.gz`, or
+/// Reads a tokenizer.json by name (vendored `tests/data/tokenizers/NAME.json.gz`, or
 /// `../shared/data/tokenizers/NAME/tokenizer.json`) or by path (`.json` or `.json.gz`).
-pub fn load_tokenizer(spec: &str) -> Result<Arc<TokenizerInfo>> {
+pub fn read_tokenizer_json(spec: &str) -> Result<String> {
     let p = Path::new(spec);
     let mut candidates: Vec<PathBuf> = Vec::new();
     if p.is_file() {
@@ -148,7 +148,7 @@ pub fn load_tokenizer(spec: &str) -> Result<Arc<TokenizerInfo>> {
                     .join(format!("{spec}.json.gz")),
             );
         }
-        if let Some(d) = shared_data() {
+        if let Some(d) = shared_data_dir() {
             candidates.push(d.join("tokenizers").join(spec).join("tokenizer.json"));
         }
     }
@@ -170,6 +170,12 @@ pub fn load_tokenizer(spec: &str) -> Result<Arc<TokenizerInfo>> {
         String::from_utf8(bytes)
             .map_err(|_| Error::tokenizer(format!("{}: not UTF-8", path.display())))?
     };
+    Ok(text)
+}
+
+/// Loads a tokenizer found as [`read_tokenizer_json`] finds it.
+pub fn load_tokenizer(spec: &str) -> Result<Arc<TokenizerInfo>> {
+    let text = read_tokenizer_json(spec)?;
     Ok(Arc::new(TokenizerInfo::from_hf_json(
         &text,
         &TokenizerOptions::default(),

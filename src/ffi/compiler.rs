@@ -45,17 +45,21 @@ unsafe impl ArcHandle for xgr_compiled_grammar {
 pub struct xgr_compiler_options {
     /// `sizeof(xgr_compiler_options)` as compiled by the caller.
     pub struct_size: usize,
-    /// Threads used to precompute token classes when compiling (default 8, capped at the
-    /// number of cores; 1 = none, computed lazily on first use; <= 0 = all cores).
+    /// Threads used when `precompute` is set (default 8, capped at the number of cores;
+    /// <= 0 = all cores).
     pub max_threads: i32,
     /// Bound of the compiled-grammar cache in bytes; -1 = unbounded, 0 = no caching
     /// (default 512 MiB).
     pub cache_limit_bytes: i64,
+    /// Compute every token class while compiling (default false: compiles take about a
+    /// millisecond and each class is computed the first time a mask needs it, then shared
+    /// by every matcher of the grammar).
+    pub precompute: bool,
 }
 
-// SAFETY: repr(C), starts with `struct_size`, integers only.
+// SAFETY: repr(C), starts with `struct_size`, integers and one listed bool.
 unsafe impl OptionsStruct for xgr_compiler_options {
-    const BOOL_FIELDS: &'static [usize] = &[];
+    const BOOL_FIELDS: &'static [usize] = &[std::mem::offset_of!(xgr_compiler_options, precompute)];
     fn defaults() -> Self {
         let d = CompilerOptions::default();
         xgr_compiler_options {
@@ -64,6 +68,7 @@ unsafe impl OptionsStruct for xgr_compiler_options {
             cache_limit_bytes: d
                 .cache_limit_bytes
                 .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)),
+            precompute: d.precompute,
         }
     }
 }
@@ -106,6 +111,7 @@ pub unsafe extern "C" fn xgr_compiler_new(
                 o.max_threads as usize
             },
             cache_limit_bytes,
+            precompute: o.precompute,
             ..CompilerOptions::default()
         };
         let c = GrammarCompiler::new(tok, options);

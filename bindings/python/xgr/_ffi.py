@@ -150,6 +150,7 @@ class xgr_compiler_options(Structure):
         ("struct_size", c_size_t),
         ("max_threads", c_int32),
         ("cache_limit_bytes", c_int64),
+        ("precompute", c_bool),
     ]
 
 
