@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::compiler::CompiledGrammar;
 use crate::compiler::mask::{
-    self, CTX_DEPTH, Ctx, RealStepper, StateMask, get_bit, or_into, set_bit,
+    self, CTX_DEPTH, Ctx, RealStepper, StateMask, TokenSet, get_bit, or_into, set_bit,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::{Item, Parser};
@@ -231,10 +231,10 @@ impl GrammarMatcher {
     }
 
     fn fill_u32(&mut self, out: &mut [u32]) {
-        out.fill(0);
         let cg = self.cg.clone();
         let a = &cg.automata;
         if self.stop_accepted {
+            out.fill(0);
             for &s in &self.stop_ids {
                 set_bit(out, s);
             }
@@ -245,6 +245,7 @@ impl GrammarMatcher {
         let mut seen: Vec<(u32, u32, Ctx)> = Vec::new();
         let mut need_all = false;
         let mut ctxs = std::mem::take(&mut self.ctxs);
+        let mut written = false;
         for k in 0..self.parser.last_set().len() {
             let it = self.parser.last_set()[k];
             let d = &a.rules[it.rule as usize];
@@ -261,7 +262,16 @@ impl GrammarMatcher {
                 let sm = cg.state_mask(it.rule, it.state, ctx);
                 if exact {
                     seen.push(key);
-                    or_into(out, &sm.accepted);
+                    // The first set is copied rather than ORed into a cleared row.
+                    match (&sm.accepted, written) {
+                        (TokenSet::Bits(b), false) => out.copy_from_slice(b),
+                        (set, false) => {
+                            out.fill(0);
+                            or_into(out, set);
+                        }
+                        (set, true) => or_into(out, set),
+                    }
+                    written = true;
                     if !sm.uncertain.is_empty() {
                         trusted.push(sm);
                     }
@@ -277,6 +287,9 @@ impl GrammarMatcher {
         }
         self.ctxs = ctxs;
         let lists: Vec<&[u32]> = trusted.iter().map(|m| m.uncertain.as_slice()).collect();
+        if !written {
+            out.fill(0);
+        }
         let mut cand = std::mem::take(&mut self.scratch);
         cand.clear();
         if need_all {
