@@ -143,5 +143,10 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
         m.is_terminated()
     );
     println!("mask per token: {}", Percentiles::of(&mut times).line("us"));
+    if !valid {
+        return Err(crate::Error::invalid(
+            "the generated document did not complete within --max-tokens",
+        ));
+    }
     Ok(())
 }

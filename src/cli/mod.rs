@@ -4,6 +4,7 @@
 //! so that it is library code with tests.
 
 mod bench;
+mod check;
 mod demo;
 mod stats;
 
@@ -32,6 +33,7 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
     let r = match cmd {
         "demo" => demo::run(&opts),
         "bench" => bench::run(&opts),
+        "check" => check::run(&opts),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -49,12 +51,14 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
     }
 }
 
-const USAGE: &str = "usage: xgr [demo|bench] [options]
+const USAGE: &str = "usage: xgr [demo|bench|check] [options]
   demo   (default) compile a grammar for a real tokenizer and generate a document
          --tokenizer NAME|PATH  --grammar FILE.ebnf  --regex PATTERN  --seed N  --max-tokens N
   bench  builtin JSON grammar over JSONSchemaBench documents, or an EBNF grammar over random walks
          --tokenizer NAME|PATH (default llama3-128k)  --data DIR  --subset NAME  --limit N
          --grammar json|FILE.ebnf  --walks N  --max-tokens N  -v
+  check  run a document through a grammar (builtin JSON unless --grammar/--regex) and say
+         where and why it is rejected: --doc FILE | --text STRING  --tokenizer NAME|PATH
 ";
 
 /// Parsed options: `--key value` pairs and flags.

@@ -370,6 +370,21 @@ impl GrammarMatcher {
         self.callers2 = callers2;
     }
 
+    /// The bytes that can come next (each checked by the parser), for diagnostics.
+    pub fn allowed_next_bytes(&mut self) -> Vec<u8> {
+        let a = &self.cg.automata;
+        let mut cand = [false; 256];
+        self.parser.next_bytes(a, &mut cand);
+        let mut out = Vec::new();
+        for (b, &c) in cand.iter().enumerate() {
+            if c && self.parser.push(a, b as u8) {
+                self.parser.pop();
+                out.push(b as u8);
+            }
+        }
+        out
+    }
+
     /// The longest string the grammar forces from here (possibly empty), cut back to whole
     /// UTF-8 characters.
     pub fn find_jump_forward_string(&mut self) -> String {
