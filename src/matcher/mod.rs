@@ -351,14 +351,17 @@ impl GrammarMatcher {
                     p.la == 0,
                 ));
             }
-            self.parser.callers(a, &p, &mut callers2);
             if CTX_DEPTH < 2 {
                 // The top-level root may also be a nested call of itself.
-                if !top || !callers2.is_empty() {
+                if !top || {
+                    self.parser.callers(a, &p, &mut callers2);
+                    !callers2.is_empty()
+                } {
                     out.push((one, p.la == 0));
                 }
                 continue;
             }
+            self.parser.callers(a, &p, &mut callers2);
             if callers2.is_empty() && !top {
                 out.push((one, p.la == 0));
             }
