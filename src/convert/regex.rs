@@ -248,6 +248,22 @@ fn is_zero_width(ast: &Ast, side: Side) -> bool {
     }
 }
 
+/// Whether an assertion (anchor or word boundary) occurs anywhere in `ast`.
+fn has_assertion(ast: &Ast) -> bool {
+    let mut stack = vec![ast];
+    while let Some(a) = stack.pop() {
+        match a {
+            Ast::Assertion(_) => return true,
+            Ast::Group(g) => stack.push(&g.ast),
+            Ast::Repetition(r) => stack.push(&r.ast),
+            Ast::Concat(c) => stack.extend(c.asts.iter()),
+            Ast::Alternation(x) => stack.extend(x.asts.iter()),
+            _ => {}
+        }
+    }
+    false
+}
+
 struct Converter<'p> {
     pattern: &'p str,
     flags: Flags,
@@ -429,9 +445,26 @@ impl Converter<'_> {
                 return r;
             }
             Ast::Alternation(alt) => {
+                // In search mode, branches without anchors share one leading and one trailing
+                // "any text" (`.*(a|b).*`, not `.*a.*|.*b.*`, whose DFA tracks which branches
+                // have matched: exponential in the number of branches).
+                let search = pos.pre || pos.post;
+                let inner = Pos {
+                    pre: false,
+                    post: false,
+                    ..pos
+                };
+                let mut free = Vec::new();
                 let mut branches = Vec::with_capacity(alt.asts.len());
                 for branch in &alt.asts {
-                    branches.push(self.translate(branch, pos)?);
+                    if search && !has_assertion(branch) {
+                        free.push(self.translate(branch, inner)?);
+                    } else {
+                        branches.push(self.translate(branch, pos)?);
+                    }
+                }
+                if !free.is_empty() {
+                    branches.push(wrap(alt_of(free), pos));
                 }
                 return Ok(alt_of(branches));
             }
