@@ -139,6 +139,26 @@ typedef enum {
 } xgr_dtype;
 
 /**
+ * Bits of `xgr_json_schema_options.relax`: named approximations a caller may accept
+ * instead of an error.
+ */
+typedef enum {
+    /**
+     * A `oneOf` whose branches cannot be proven disjoint is treated as `anyOf` (instances
+     * matching several branches are accepted).
+     */
+    XGR_RELAX_ONE_OF_AS_ANY_OF = 1,
+    /**
+     * `uniqueItems: true` is ignored (duplicate items are accepted).
+     */
+    XGR_RELAX_IGNORE_UNIQUE_ITEMS = 2,
+    /**
+     * Unknown or unsupported `format` values are ignored (any string is accepted).
+     */
+    XGR_RELAX_IGNORE_UNSUPPORTED_FORMATS = 4,
+} xgr_relax;
+
+/**
  * A persistent thread pool for batch calls, created once by `xgr_batch_new` and reused by
  * every call. Used by one thread at a time (calls on one batch are serialized internally);
  * it may move between threads. Freed with `xgr_batch_free`.
@@ -242,6 +262,11 @@ typedef struct {
      * Longest run of whitespace allowed where any whitespace is; -1 = unbounded (default).
      */
     int32_t max_whitespace;
+    /**
+     * Opt-in approximations: a bitwise OR of `xgr_relax` values (default 0: none; what
+     * cannot be expressed exactly is refused). Appended in 0.1; older callers get 0.
+     */
+    uint32_t relax;
 } xgr_json_schema_options;
 
 /**

@@ -13,6 +13,7 @@ pub(crate) mod parser;
 pub mod tokenizer;
 
 pub use compiler::{CompiledGrammar, CompilerOptions, GrammarCompiler};
+pub use convert::json_schema::{JsonSchemaOptions, Relaxation};
 pub use error::{Error, ErrorKind, Result};
 pub use grammar::{CharClass, Expr, Grammar, Rule, RuleId};
 pub use matcher::{GrammarMatcher, MatcherOptions};

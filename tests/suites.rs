@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use xgr::tokenizer::{TokenizerInfo, TokenizerOptions, VocabType};
-use xgr::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
+use xgr::{
+    CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, JsonSchemaOptions, MatcherOptions,
+};
 
 #[derive(Deserialize)]
 struct Suite {
@@ -16,6 +18,9 @@ struct Case {
     ebnf: Option<String>,
     regex: Option<String>,
     builtin: Option<String>,
+    /// JSON text, or a TOML table standing for the JSON object.
+    json_schema: Option<toml::Value>,
+    structural_tag: Option<toml::Value>,
     #[serde(default)]
     accept: Vec<String>,
     #[serde(default)]
@@ -35,6 +40,14 @@ fn byte_compiler() -> GrammarCompiler {
     GrammarCompiler::new(Arc::new(t), CompilerOptions::default())
 }
 
+/// A TOML string as is; a TOML table or array as the JSON text it stands for.
+fn json_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap(),
+    }
+}
+
 fn build(c: &GrammarCompiler, case: &Case) -> xgr::Result<Arc<xgr::CompiledGrammar>> {
     let g = if let Some(src) = &case.ebnf {
         Grammar::from_ebnf(src, "root")?
@@ -42,6 +55,10 @@ fn build(c: &GrammarCompiler, case: &Case) -> xgr::Result<Arc<xgr::CompiledGramm
         Grammar::from_regex(re)?
     } else if case.builtin.as_deref() == Some("json") {
         Grammar::builtin_json()
+    } else if let Some(v) = &case.json_schema {
+        Grammar::from_json_schema(&json_text(v), &JsonSchemaOptions::default())?
+    } else if let Some(v) = &case.structural_tag {
+        xgr::convert::structural_tag::grammar_from_structural_tag(&json_text(v))?
     } else {
         panic!("{}: no grammar source", case.name)
     };
@@ -49,14 +66,22 @@ fn build(c: &GrammarCompiler, case: &Case) -> xgr::Result<Arc<xgr::CompiledGramm
 }
 
 #[test]
-fn grammar_suite() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/suites/grammars.toml"
-    ))
-    .unwrap();
-    let suite: Suite = toml::from_str(&text).unwrap();
-    assert!(suite.test.len() >= 25);
+fn grammar_suites() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/suites");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    for f in &files {
+        let suite: Suite = toml::from_str(&std::fs::read_to_string(f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        cases.extend(suite.test);
+    }
+    assert!(cases.len() >= 25);
+    let suite = Suite { test: cases };
     let c = byte_compiler();
     for case in &suite.test {
         match (build(&c, case), &case.error) {

@@ -360,6 +360,15 @@ impl GrammarCompiler {
         self.compile_grammar(&Grammar::from_regex(pattern)?)
     }
 
+    /// Converts and compiles a JSON Schema.
+    pub fn compile_json_schema(
+        &self,
+        schema: &str,
+        opts: &crate::convert::json_schema::JsonSchemaOptions,
+    ) -> Result<Arc<CompiledGrammar>> {
+        self.compile_grammar(&Grammar::from_json_schema(schema, opts)?)
+    }
+
     /// Compiles the builtin JSON grammar.
     pub fn compile_builtin_json(&self) -> Result<Arc<CompiledGrammar>> {
         self.compile_grammar(&Grammar::builtin_json())

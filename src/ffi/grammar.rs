@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::boundary::*;
 use super::status::xgr_status;
-use crate::convert::json_schema::{JsonSchemaOptions, grammar_from_json_schema};
+use crate::convert::json_schema::{JsonSchemaOptions, Relaxation, grammar_from_json_schema};
 use crate::convert::structural_tag::grammar_from_structural_tag;
 use crate::grammar::Grammar;
 
@@ -44,7 +44,33 @@ pub struct xgr_json_schema_options {
     pub strict_mode: bool,
     /// Longest run of whitespace allowed where any whitespace is; -1 = unbounded (default).
     pub max_whitespace: i32,
+    /// Opt-in approximations: a bitwise OR of `xgr_relax` values (default 0: none; what
+    /// cannot be expressed exactly is refused). Appended in 0.1; older callers get 0.
+    pub relax: u32,
 }
+
+/// Bits of `xgr_json_schema_options.relax`: named approximations a caller may accept
+/// instead of an error.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum xgr_relax {
+    /// A `oneOf` whose branches cannot be proven disjoint is treated as `anyOf` (instances
+    /// matching several branches are accepted).
+    OneOfAsAnyOf = 1,
+    /// `uniqueItems: true` is ignored (duplicate items are accepted).
+    IgnoreUniqueItems = 2,
+    /// Unknown or unsupported `format` values are ignored (any string is accepted).
+    IgnoreUnsupportedFormats = 4,
+}
+
+const RELAXATIONS: [(xgr_relax, Relaxation); 3] = [
+    (xgr_relax::OneOfAsAnyOf, Relaxation::OneOfAsAnyOf),
+    (xgr_relax::IgnoreUniqueItems, Relaxation::IgnoreUniqueItems),
+    (
+        xgr_relax::IgnoreUnsupportedFormats,
+        Relaxation::IgnoreUnsupportedFormats,
+    ),
+];
 
 // SAFETY: repr(C), starts with `struct_size`, integers/pointers plus listed bools.
 unsafe impl OptionsStruct for xgr_json_schema_options {
@@ -62,6 +88,7 @@ unsafe impl OptionsStruct for xgr_json_schema_options {
             key_separator: std::ptr::null(),
             strict_mode: d.strict_mode,
             max_whitespace: -1,
+            relax: 0,
         }
     }
 }
@@ -104,15 +131,25 @@ pub(crate) unsafe fn json_schema_options(
             key.unwrap_or(": ").to_owned(),
         )),
     };
-    // Options the C struct does not carry (such as opt-in relaxations) keep their defaults.
-    #[allow(clippy::needless_update)]
+    let known: u32 = RELAXATIONS.iter().map(|(bit, _)| *bit as u32).sum();
+    if o.relax & !known != 0 {
+        return Err(Failure::invalid(format!(
+            "`opts->relax` has unknown bits {:#x} (known XGR_RELAX_* bits: {known:#x})",
+            o.relax & !known
+        )));
+    }
+    let relax = RELAXATIONS
+        .iter()
+        .filter(|(bit, _)| o.relax & *bit as u32 != 0)
+        .map(|(_, r)| *r)
+        .collect();
     Ok(JsonSchemaOptions {
         any_whitespace: o.any_whitespace,
         indent,
         separators,
         strict_mode: o.strict_mode,
         max_whitespace_cnt,
-        ..JsonSchemaOptions::default()
+        relax,
     })
 }
 

@@ -220,6 +220,16 @@ impl Grammar {
         crate::convert::regex::regex_to_grammar(pattern)
     }
 
+    /// A grammar of the JSON texts a JSON Schema validates (see
+    /// [`crate::convert::json_schema`] for the options, the supported keywords and the
+    /// refusals).
+    pub fn from_json_schema(
+        schema: &str,
+        opts: &crate::convert::json_schema::JsonSchemaOptions,
+    ) -> Result<Grammar> {
+        crate::convert::json_schema::grammar_from_json_schema(schema, opts)
+    }
+
     /// Prints the grammar in the EBNF dialect; the text re-parses to the same language.
     pub fn to_ebnf(&self) -> String {
         print::to_ebnf(self)

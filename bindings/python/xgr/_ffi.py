@@ -23,6 +23,7 @@ from ctypes import (
     c_int32,
     c_int64,
     c_size_t,
+    c_uint32,
     c_void_p,
 )
 from pathlib import Path
@@ -142,6 +143,7 @@ class xgr_json_schema_options(Structure):
         ("key_separator", c_char_p),
         ("strict_mode", c_bool),
         ("max_whitespace", c_int32),
+        ("relax", c_uint32),
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 from ._ffi import C, Managed, _check
@@ -112,10 +112,11 @@ class GrammarCompiler(Managed):
         separators: Optional[Tuple[str, str]] = None,
         strict_mode: bool = True,
         max_whitespace_cnt: Optional[int] = None,
+        relax: Sequence[str] = (),
     ) -> CompiledGrammar:
         text = _json_text(schema, "schema")
         opts, _keep = _schema_options(
-            any_whitespace, indent, separators, strict_mode, max_whitespace_cnt
+            any_whitespace, indent, separators, strict_mode, max_whitespace_cnt, relax
         )
         return self._compile(
             lambda h, out: C.xgr_compiler_compile_json_schema(

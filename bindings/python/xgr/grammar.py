@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import json
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 from ._ffi import C, Managed, _check
@@ -23,14 +23,28 @@ def _json_text(value: Any, what: str) -> bytes:
         raise TypeError(f"{what} must be JSON text or a JSON-serialisable value: {e}") from None
 
 
+#: Opt-in approximations of the JSON Schema converter (``relax=`` of ``from_json_schema`` and
+#: ``compile_json_schema``), by name; without them what cannot be expressed exactly is refused.
+RELAXATIONS = {
+    # A oneOf whose branches cannot be proven disjoint is treated as anyOf.
+    "one_of_as_any_of": 1,
+    # uniqueItems: true is ignored (duplicate items are accepted).
+    "ignore_unique_items": 2,
+    # Unknown or unsupported format values are ignored (any string is accepted).
+    "ignore_unsupported_formats": 4,
+}
+
+
 def _schema_options(
     any_whitespace: bool,
     indent: Optional[int],
     separators: Optional[Tuple[str, str]],
     strict_mode: bool,
     max_whitespace_cnt: Optional[int],
+    relax: Sequence[str] = (),
 ):
-    """``xgr_json_schema_options`` and the byte strings it points to (keep them alive)."""
+    """``xgr_json_schema_options`` and the byte strings it points to (keep them alive).
+    ``relax`` names opt-in approximations: see ``RELAXATIONS``."""
     opts = C.xgr_json_schema_options_default()
     opts.any_whitespace = bool(any_whitespace)
     opts.strict_mode = bool(strict_mode)
@@ -62,6 +76,15 @@ def _schema_options(
                 _ffi.XGR_ERR_INVALID_ARGUMENT,
             )
         opts.max_whitespace = int(max_whitespace_cnt)
+    if isinstance(relax, str):
+        relax = (relax,)
+    for name in relax:
+        if name not in RELAXATIONS:
+            raise _ffi.InvalidArgumentError(
+                f"unknown relaxation {name!r} (known: {', '.join(sorted(RELAXATIONS))})",
+                _ffi.XGR_ERR_INVALID_ARGUMENT,
+            )
+        opts.relax |= RELAXATIONS[name]
     return opts, keep
 
 
@@ -109,12 +132,13 @@ class Grammar(Managed):
         separators: Optional[Tuple[str, str]] = None,
         strict_mode: bool = True,
         max_whitespace_cnt: Optional[int] = None,
+        relax: Sequence[str] = (),
     ) -> "Grammar":
         """A grammar of the JSON documents a JSON Schema validates (``schema``: JSON text, a
         dict, or a pydantic model class)."""
         text = _json_text(schema, "schema")
         opts, _keep = _schema_options(
-            any_whitespace, indent, separators, strict_mode, max_whitespace_cnt
+            any_whitespace, indent, separators, strict_mode, max_whitespace_cnt, relax
         )
         return Grammar._make(
             lambda out: C.xgr_grammar_from_json_schema(text, len(text), ctypes.byref(opts), out)

@@ -1,0 +1,533 @@
+//! Shared by `tests/json_schema.rs` and the `schema_coverage` example: a byte-level matcher
+//! for schemas, and grading of JSON instances (JSONSchemaBench entries, JSON-Schema-Test-Suite
+//! groups) by running them through it.
+//!
+//! An instance is serialized compactly and pretty-printed (numbers in their canonical
+//! spelling, strings as `serde_json` writes them) and fed to the matcher; object keys are
+//! tried in every order the matcher allows, depth first, so "accepted" means "some key order
+//! is accepted" and "rejected" means "no key order is". The search has a step budget.
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
+use xgr::convert::json_schema::{JsonSchemaOptions, grammar_from_json_value};
+use xgr::tokenizer::{TokenizerInfo, TokenizerOptions, VocabType};
+use xgr::{CompilerOptions, GrammarCompiler, GrammarMatcher, MatcherOptions};
+
+/// A compiler over a vocabulary of the 256 single bytes plus `</s>`.
+pub fn compiler() -> &'static GrammarCompiler {
+    static C: OnceLock<GrammarCompiler> = OnceLock::new();
+    C.get_or_init(|| {
+        let mut vocab: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        vocab.push(b"</s>".to_vec());
+        let tok = TokenizerInfo::from_vocab(&vocab, VocabType::Raw, &TokenizerOptions::default())
+            .expect("byte vocabulary");
+        GrammarCompiler::new(
+            Arc::new(tok),
+            CompilerOptions {
+                max_threads: 1,
+                cache_enabled: false,
+                ..Default::default()
+            },
+        )
+    })
+}
+
+/// A matcher for a schema, or the conversion / compilation error message.
+pub fn matcher(schema: &Value, o: &JsonSchemaOptions) -> Result<GrammarMatcher, String> {
+    let g = grammar_from_json_value(schema, o).map_err(|e| e.message().to_string())?;
+    let cg = compiler()
+        .compile_grammar(&g)
+        .map_err(|e| format!("grammar compilation failed: {}", e.message()))?;
+    GrammarMatcher::new(cg, &MatcherOptions::default()).map_err(|e| e.message().to_string())
+}
+
+/// Whether the whole text is accepted and the grammar can end there.
+pub fn accepts(m: &GrammarMatcher, text: &str) -> bool {
+    let mut m = m.fork();
+    m.accept_string(text).unwrap_or(false) && m.is_completed()
+}
+
+/// At most 300 characters of a value, for messages.
+pub fn short(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+/// Asserts accepted and rejected texts.
+pub fn check(schema: &Value, o: &JsonSchemaOptions, ok: &[&str], bad: &[&str]) {
+    let m = matcher(schema, o).unwrap_or_else(|e| panic!("{}: {e}", short(schema)));
+    let schema = short(schema);
+    for t in ok {
+        assert!(accepts(&m, t), "{schema}\nshould accept {t:?}");
+    }
+    for t in bad {
+        assert!(!accepts(&m, t), "{schema}\nshould reject {t:?}");
+    }
+}
+
+/// Asserts that the schema is refused with a message containing `needle`.
+pub fn assert_refused(schema: &Value, o: &JsonSchemaOptions, needle: &str) {
+    match grammar_from_json_value(schema, o) {
+        Ok(_) => panic!("{}: expected an error containing {needle:?}", short(schema)),
+        Err(e) => assert!(
+            e.message().contains(needle),
+            "{}: {}",
+            short(schema),
+            e.message()
+        ),
+    }
+}
+
+/// The canonical spelling of a number value.
+pub fn number_text(n: &serde_json::Number) -> String {
+    if n.is_u64() || n.is_i64() {
+        return n.to_string();
+    }
+    let f = n.as_f64().unwrap_or(0.0);
+    if f == 0.0 {
+        return "0".into();
+    }
+    format!("{f}")
+}
+
+/// Output layout for instances.
+#[derive(Clone, Copy, Debug)]
+pub enum Layout {
+    Compact,
+    Pretty,
+}
+
+/// Search budget for key orders (steps per instance).
+const BUDGET: usize = 100_000;
+
+/// Outcome of feeding an instance.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Fed {
+    Accepted,
+    Rejected,
+    /// The key-order search ran out of budget.
+    Unknown,
+}
+
+/// Accepts a number's text only if the number may end there (some byte that cannot
+/// continue a number is allowed next, or the grammar may end).
+fn number(m: &mut GrammarMatcher, text: &str) -> bool {
+    if !lit(m, text) {
+        return false;
+    }
+    if m.is_completed() {
+        return true;
+    }
+    let bm = fingerprint(m);
+    let ends = (0..256u32).any(|b| {
+        let c = b as u8;
+        !(c.is_ascii_digit() || b".eE+-".contains(&c))
+            && bm[(b / 32) as usize] as u32 & (1 << (b % 32)) != 0
+    });
+    if !ends {
+        m.rollback(1).expect("rollback");
+    }
+    ends
+}
+
+/// Settings and budget of one instance's search.
+struct Search {
+    layout: Layout,
+    /// Grading a valid instance: integral floats may also be written as integers.
+    valid: bool,
+    budget: usize,
+}
+
+fn lit(m: &mut GrammarMatcher, s: &str) -> bool {
+    m.accept_string(s).unwrap_or(false)
+}
+
+fn indent(d: usize) -> String {
+    format!("\n{}", "  ".repeat(d))
+}
+
+fn sep(layout: Layout, first: bool, depth: usize) -> String {
+    let comma = if first { "" } else { "," };
+    match layout {
+        Layout::Compact => comma.to_string(),
+        Layout::Pretty => format!("{comma}{}", indent(depth + 1)),
+    }
+}
+
+fn close(layout: Layout, empty: bool, depth: usize, ch: char) -> String {
+    match layout {
+        Layout::Pretty if !empty => format!("{}{ch}", indent(depth)),
+        _ => ch.to_string(),
+    }
+}
+
+/// Feeds `v` into `m`. On failure `m` is rolled back to where it was.
+///
+/// Numbers are written in their canonical spelling; a float with an integral value keeps a
+/// `.0` (as the source wrote it) unless grading a valid instance, which may also use the
+/// integer spelling (the grammar writes each number value one way).
+fn feed(m: &mut GrammarMatcher, v: &Value, depth: usize, sr: &mut Search) -> bool {
+    let layout = sr.layout;
+    if sr.budget == 0 {
+        return false;
+    }
+    sr.budget -= 1;
+    let n0 = m.num_accepted();
+    let ok = match v {
+        Value::Null => lit(m, "null"),
+        Value::Bool(b) => lit(m, if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let canonical = number_text(n);
+            let float = !n.is_i64() && !n.is_u64() && n.as_f64().is_some_and(|f| f.fract() == 0.0);
+            if float {
+                // Written with a fraction in the source: keep it; a valid instance may also
+                // use the integer spelling of the same value.
+                number(m, &format!("{canonical}.0")) || (sr.valid && number(m, &canonical))
+            } else {
+                number(m, &canonical)
+            }
+        }
+        Value::String(s) => lit(m, &serde_json::to_string(s).unwrap()),
+        Value::Array(a) => {
+            lit(m, "[")
+                && a.iter()
+                    .enumerate()
+                    .all(|(i, x)| lit(m, &sep(layout, i == 0, depth)) && feed(m, x, depth + 1, sr))
+                && lit(m, &close(layout, a.is_empty(), depth, ']'))
+        }
+        Value::Object(o) => {
+            let mut used = vec![false; o.len()];
+            let mut memo = Memo::default();
+            lit(m, "{")
+                && (greedy(m, o, depth, sr)
+                    || (!has_dead_key(m, o, depth, sr)
+                        && members(m, o, &mut used, 0, depth, sr, &mut memo)))
+        }
+    };
+    if !ok {
+        let n = m.num_accepted() - n0;
+        m.rollback(n).expect("rollback");
+    }
+    ok
+}
+
+/// Places a member (separator, key, value); on failure nothing is placed.
+fn place(
+    m: &mut GrammarMatcher,
+    k: &str,
+    v: &Value,
+    first: bool,
+    depth: usize,
+    sr: &mut Search,
+) -> bool {
+    let n0 = m.num_accepted();
+    if key_ok(m, k, first, sr.layout, depth) && feed(m, v, depth + 1, sr) {
+        return true;
+    }
+    let n = m.num_accepted() - n0;
+    m.rollback(n).expect("rollback");
+    false
+}
+
+/// Places the members in a first-fit order (at each step the first key, in instance order,
+/// whose member is accepted; no backtracking) and the closing brace; on failure nothing is
+/// placed. Finds the order at once when the instance follows the schema's order.
+fn greedy(
+    m: &mut GrammarMatcher,
+    o: &serde_json::Map<String, Value>,
+    depth: usize,
+    sr: &mut Search,
+) -> bool {
+    let n0 = m.num_accepted();
+    let mut placed = vec![false; o.len()];
+    for done in 0..o.len() {
+        let mut ok = false;
+        for (i, (k, v)) in o.iter().enumerate() {
+            if !placed[i] && place(m, k, v, done == 0, depth, sr) {
+                placed[i] = true;
+                ok = true;
+                break;
+            }
+        }
+        if !ok {
+            break;
+        }
+    }
+    if placed.iter().all(|&p| p) && lit(m, &close(sr.layout, o.is_empty(), depth, '}')) {
+        return true;
+    }
+    let n = m.num_accepted() - n0;
+    m.rollback(n).expect("rollback");
+    false
+}
+
+/// Accepts the separator and the key of a member; whether that worked.
+fn key_ok(m: &mut GrammarMatcher, k: &str, first: bool, layout: Layout, depth: usize) -> bool {
+    let ksep = match layout {
+        Layout::Compact => ":",
+        Layout::Pretty => ": ",
+    };
+    let key = serde_json::to_string(k).unwrap();
+    lit(m, &format!("{}{key}{ksep}", sep(layout, first, depth)))
+}
+
+/// Whether the key could come next (probe, nothing placed).
+fn key_next(m: &mut GrammarMatcher, k: &str, first: bool, layout: Layout, depth: usize) -> bool {
+    let n0 = m.num_accepted();
+    let ok = key_ok(m, k, first, layout, depth);
+    let n = m.num_accepted() - n0;
+    m.rollback(n).expect("rollback");
+    ok
+}
+
+/// A greedy walk through the object (at each step the member after which most remaining
+/// keys may come next); a key that the matcher never allows next along it (a key the schema
+/// forbids, or one behind a missing required key) rejects the object without a search, and
+/// so does, for an invalid instance, a key whose value it never accepts along the walk. With
+/// one declared key order the walk skips no key it could place and a key's value schema is
+/// the same wherever the key may come, so this is exact; it could only err for object
+/// alternatives (`anyOf`/`oneOf`) that declare shared keys in different orders.
+fn has_dead_key(
+    m: &mut GrammarMatcher,
+    o: &serde_json::Map<String, Value>,
+    depth: usize,
+    sr: &mut Search,
+) -> bool {
+    let layout = sr.layout;
+    let keys: Vec<(&String, &Value)> = o.iter().collect();
+    let n0 = m.num_accepted();
+    let mut placed = vec![false; keys.len()];
+    let mut seen = vec![false; keys.len()];
+    let mut first = true;
+    loop {
+        let base = m.num_accepted();
+        let mut best: Option<(usize, usize)> = None;
+        for i in 0..keys.len() {
+            if placed[i] || !key_next(m, keys[i].0, first, layout, depth) {
+                continue;
+            }
+            if sr.valid {
+                // A key counts as placeable once it may come next; when grading an invalid
+                // instance, only once its value is accepted there too.
+                seen[i] = true;
+            }
+            if !place(m, keys[i].0, keys[i].1, first, depth, sr) {
+                continue;
+            }
+            seen[i] = true;
+            let open = (0..keys.len())
+                .filter(|&j| j != i && !placed[j] && key_next(m, keys[j].0, false, layout, depth))
+                .count();
+            let n = m.num_accepted() - base;
+            m.rollback(n).expect("rollback");
+            if best.is_none_or(|(_, b)| open > b) {
+                best = Some((i, open));
+            }
+        }
+        let Some((i, _)) = best else { break };
+        if !place(m, keys[i].0, keys[i].1, first, depth, sr) {
+            break;
+        }
+        placed[i] = true;
+        first = false;
+    }
+    let n = m.num_accepted() - n0;
+    m.rollback(n).expect("rollback");
+    sr.budget > 0 && seen.iter().any(|s| !s)
+}
+
+/// What the key-order search of one object has learned.
+#[derive(Default)]
+struct Memo {
+    /// (placed keys, next-token mask) from which the rest could not be placed.
+    failed: std::collections::HashSet<(Vec<bool>, Vec<i32>)>,
+}
+
+/// The set of bytes the matcher allows next: a fingerprint of its state.
+fn fingerprint(m: &mut GrammarMatcher) -> Vec<i32> {
+    let mut bm = vec![0i32; m.bitmask_words()];
+    m.fill_next_token_bitmask(&mut bm).expect("bitmask");
+    bm
+}
+
+/// Feeds the remaining members (any order the matcher allows) and the closing brace.
+///
+/// A state (keys placed, bytes allowed next) from which the rest could not be placed is not
+/// explored again through another order of the same keys; this keeps permutations of
+/// interchangeable keys (those not declared by the schema) from a factorial search.
+#[allow(clippy::too_many_arguments)]
+fn members(
+    m: &mut GrammarMatcher,
+    o: &serde_json::Map<String, Value>,
+    used: &mut Vec<bool>,
+    done: usize,
+    depth: usize,
+    sr: &mut Search,
+    memo: &mut Memo,
+) -> bool {
+    let layout = sr.layout;
+    if done == o.len() {
+        return lit(m, &close(layout, done == 0, depth, '}'));
+    }
+    let key = (used.clone(), fingerprint(m));
+    if memo.failed.contains(&key) {
+        return false;
+    }
+    let n0 = m.num_accepted();
+    for (i, (k, v)) in o.iter().enumerate() {
+        if used[i] || sr.budget == 0 {
+            continue;
+        }
+        if !key_ok(m, k, done == 0, layout, depth) {
+            continue;
+        }
+        sr.budget = sr.budget.saturating_sub(1);
+        if feed(m, v, depth + 1, sr) {
+            used[i] = true;
+            let r = members(m, o, used, done + 1, depth, sr, memo);
+            used[i] = false;
+            if r {
+                return true;
+            }
+        }
+        let n = m.num_accepted() - n0;
+        m.rollback(n).expect("rollback");
+    }
+    if sr.budget > 0 {
+        memo.failed.insert(key);
+    }
+    false
+}
+
+/// Whether some key order of the instance is accepted as a complete text.
+pub fn accepts_value(m: &GrammarMatcher, v: &Value, layout: Layout, valid: bool) -> Fed {
+    let mut sr = Search {
+        layout,
+        valid,
+        budget: BUDGET,
+    };
+    let mut m = m.fork();
+    if feed(&mut m, v, 0, &mut sr) {
+        if m.is_completed() {
+            Fed::Accepted
+        } else {
+            Fed::Rejected
+        }
+    } else if sr.budget == 0 {
+        Fed::Unknown
+    } else {
+        Fed::Rejected
+    }
+}
+
+/// How one instance came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid accepted (both layouts) or invalid rejected.
+    Pass,
+    /// A valid instance rejected in some layout.
+    ValidRejected,
+    /// An invalid instance accepted.
+    InvalidAccepted,
+    /// The key-order search was inconclusive.
+    Unknown,
+}
+
+/// Grades one instance against a compiled schema.
+pub fn grade(m: &GrammarMatcher, data: &Value, valid: bool) -> Verdict {
+    if valid {
+        for layout in [Layout::Compact, Layout::Pretty] {
+            match accepts_value(m, data, layout, true) {
+                Fed::Accepted => {}
+                Fed::Rejected => return Verdict::ValidRejected,
+                Fed::Unknown => return Verdict::Unknown,
+            }
+        }
+        Verdict::Pass
+    } else {
+        match accepts_value(m, data, Layout::Compact, false) {
+            Fed::Accepted => Verdict::InvalidAccepted,
+            Fed::Rejected => Verdict::Pass,
+            Fed::Unknown => Verdict::Unknown,
+        }
+    }
+}
+
+/// The keyword (or coarse reason) a refusal message is about.
+pub fn refusal_keyword(msg: &str) -> String {
+    const KEYWORDS: [&str; 40] = [
+        "uniqueItems",
+        "format",
+        "pattern",
+        "patternProperties",
+        "propertyNames",
+        "not",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "if",
+        "contains",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "$dynamicRef",
+        "$recursiveRef",
+        "$ref",
+        "multipleOf",
+        "additionalProperties",
+        "dependentSchemas",
+        "dependencies",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "items",
+        "prefixItems",
+        "minItems",
+        "maxItems",
+        "required",
+        "properties",
+        "type",
+        "enum",
+        "const",
+        "minProperties",
+        "maxProperties",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "disallow",
+        "extends",
+        "divisibleBy",
+    ];
+    let mut best: Option<(usize, &str)> = None;
+    for k in KEYWORDS {
+        let q = format!("\"{k}\"");
+        if let Some(i) = msg.find(&q)
+            && best.is_none_or(|(j, _)| i < j)
+        {
+            best = Some((i, k));
+        }
+    }
+    if let Some((_, k)) = best {
+        return k.to_string();
+    }
+    for (needle, label) in [
+        ("pattern", "pattern"),
+        ("format", "format"),
+        ("remote", "$ref (remote)"),
+        ("cycle", "$ref (cycle)"),
+        ("no JSON value", "unsatisfiable"),
+        ("alternatives", "combination size"),
+        ("too large", "size limit"),
+        ("nested deeper", "depth limit"),
+        ("grammar compilation", "grammar compilation"),
+    ] {
+        if msg.contains(needle) {
+            return label.to_string();
+        }
+    }
+    "other".to_string()
+}
