@@ -22,6 +22,7 @@ fn demo_generates_a_valid_document() {
             "demo",
             "--tokenizer",
             "gpt2-50k",
+            "--json",
             "--max-tokens",
             "24",
             "--seed",
@@ -29,6 +30,8 @@ fn demo_generates_a_valid_document() {
         ]),
         0
     );
+    // The default: the embedded tool-call JSON Schema.
+    assert_eq!(run(&["demo", "--tokenizer", "gpt2-50k", "--seed", "5"]), 0);
     assert_eq!(
         run(&[
             "demo",

@@ -1,17 +1,28 @@
 //! `xgr bench`: compile time and per-token mask latency.
 //!
-//! `--grammar json` (default): the builtin JSON grammar over the first valid instance of
-//! each JSONSchemaBench schema, serialized compactly and tokenized as a continuation; every
-//! token must be in the mask, and a stop token must be allowed at the end. `--grammar
-//! FILE.ebnf`: that grammar over seeded random walks. Only the fill call is timed.
+//! Default: the JSONSchemaBench protocol shared with the peer scripts
+//! (`../shared/peers/README.md`): for each schema of a subset that has a valid instance,
+//! compile the schema (timed: schema text to a ready matcher), serialize its first valid
+//! instance compactly, tokenize it as a continuation, and for each token time one mask fill,
+//! check that the token is allowed and advance; at the end a stop token must be allowed.
+//! Only the fill call is inside the timed region. `--all` runs every subset and prints a
+//! table per subset. The last line is `JSON {...}` with the peers' keys.
+//!
+//! `--grammar json`: the builtin JSON grammar over the same documents. `--grammar
+//! FILE.ebnf`: that grammar over seeded random walks.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::demo::{Rng, pick};
 use super::{Opts, Percentiles, load_tokenizer, shared_data_dir};
 use crate::error::{Error, Result};
-use crate::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
+use crate::tokenizer::TokenizerInfo;
+use crate::{
+    CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, JsonSchemaOptions, MatcherOptions,
+};
 
 fn get_bit(bm: &[i32], t: u32) -> bool {
     bm[(t / 32) as usize] as u32 & (1 << (t % 32)) != 0
@@ -55,7 +66,7 @@ fn documents(dir: &PathBuf, subset: Option<&str>, limit: usize) -> Result<Vec<(S
     Ok(out)
 }
 
-pub(crate) fn run(o: &Opts) -> Result<()> {
+fn grammar_run(o: &Opts) -> Result<()> {
     let tk_name = o.get("tokenizer").unwrap_or("llama3-128k");
     let tok = load_tokenizer(tk_name)?;
     let verbose = o.flag("v");
@@ -198,6 +209,375 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
         pc.json("precompute_ms"),
         f.json("first_mask_us"),
         mk.json("mask_us")
+    );
+    Ok(())
+}
+
+/// Runs `xgr bench` (see the module overview).
+pub(crate) fn run(o: &Opts) -> Result<()> {
+    if o.get("grammar").is_some() {
+        return grammar_run(o);
+    }
+    schema_run(o)
+}
+
+/// One benchmark case: a schema and the compact text of its first valid instance.
+struct Case {
+    name: String,
+    schema: String,
+    doc: String,
+}
+
+/// The cases of one subset file: schemas with a valid instance, in file order.
+fn schema_cases(path: &Path, limit: usize, ids: &[String]) -> Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    let subset = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if out.len() >= limit {
+            break;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let id = v["id"].as_str().unwrap_or("?");
+        if !ids.is_empty() && !ids.iter().any(|x| x == id) {
+            continue;
+        }
+        let Some(t) = v["tests"].as_array().and_then(|t| {
+            t.iter()
+                .find(|t| t["valid"] == serde_json::Value::Bool(true))
+        }) else {
+            continue;
+        };
+        out.push(Case {
+            name: format!("{subset}/{id}"),
+            schema: v["schema"].to_string(),
+            doc: serde_json::to_string(&t["data"]).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// What one case measured.
+#[derive(Default)]
+struct Outcome {
+    status: String,
+    compile_ms: Option<f64>,
+    mask_us: Vec<f64>,
+}
+
+fn on_off(o: &Opts, key: &str, default: bool) -> Result<bool> {
+    match o.get(key) {
+        None => Ok(default),
+        Some("on" | "true" | "1") => Ok(true),
+        Some("off" | "false" | "0") => Ok(false),
+        Some(v) => Err(Error::invalid(format!("--{key}: `{v}` is not on/off"))),
+    }
+}
+
+/// Compiles the case's schema and walks its document.
+fn run_case(
+    tok: &Arc<TokenizerInfo>,
+    threads: usize,
+    opts: &JsonSchemaOptions,
+    case: &Case,
+    bm: &mut [i32],
+) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let Some(tokens) = tok.encode(&case.doc) else {
+        return Err(Error::tokenizer(
+            "this tokenizer cannot encode text (built from a raw vocab)",
+        ));
+    };
+    let rebuilt: Vec<u8> = tokens
+        .iter()
+        .flat_map(|&t| tok.token_bytes(t).unwrap_or(&[]).to_vec())
+        .collect();
+    if rebuilt != case.doc.as_bytes() {
+        out.status = "tokenization does not round-trip".into();
+        return Ok(out);
+    }
+    let compiler = GrammarCompiler::new(
+        tok.clone(),
+        CompilerOptions {
+            max_threads: threads,
+            cache_enabled: false,
+            ..Default::default()
+        },
+    );
+    let t = Instant::now();
+    let compiled = compiler
+        .compile_json_schema(&case.schema, opts)
+        .and_then(|cg| GrammarMatcher::new(cg, &MatcherOptions::default()));
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut m = match compiled {
+        Ok(m) => m,
+        Err(e) => {
+            let msg: String = e.message().chars().take(60).collect();
+            out.status = format!("compile error: {msg}");
+            return Ok(out);
+        }
+    };
+    out.compile_ms = Some(ms);
+    for (i, &t) in tokens.iter().enumerate() {
+        let s = Instant::now();
+        m.fill_next_token_bitmask(bm)?;
+        out.mask_us.push(s.elapsed().as_secs_f64() * 1e6);
+        if !get_bit(bm, t) {
+            out.status = format!("token {i} not in mask");
+            return Ok(out);
+        }
+        if !m.accept_token(t)? {
+            out.status = format!("token {i} rejected");
+            return Ok(out);
+        }
+    }
+    let s = Instant::now();
+    m.fill_next_token_bitmask(bm)?;
+    out.mask_us.push(s.elapsed().as_secs_f64() * 1e6);
+    out.status = if m.stop_token_ids().iter().any(|&s| get_bit(bm, s)) {
+        "ok".into()
+    } else {
+        "eos not allowed at end".into()
+    };
+    Ok(out)
+}
+
+/// Figures over a set of outcomes.
+struct Summary {
+    schemas: usize,
+    ok: usize,
+    tokens: usize,
+    compile: Percentiles,
+    mask: Percentiles,
+    first: Percentiles,
+    later: Percentiles,
+}
+
+fn summarize(rs: &[(String, Outcome)]) -> Summary {
+    let mut compile: Vec<f64> = rs.iter().filter_map(|(_, r)| r.compile_ms).collect();
+    let mut mask: Vec<f64> = rs.iter().flat_map(|(_, r)| r.mask_us.clone()).collect();
+    let mut first: Vec<f64> = rs
+        .iter()
+        .filter_map(|(_, r)| r.mask_us.first())
+        .copied()
+        .collect();
+    let mut later: Vec<f64> = rs
+        .iter()
+        .flat_map(|(_, r)| r.mask_us.iter().skip(1).copied())
+        .collect();
+    Summary {
+        schemas: rs.len(),
+        ok: rs.iter().filter(|(_, r)| r.status == "ok").count(),
+        tokens: mask.len(),
+        compile: Percentiles::of(&mut compile),
+        mask: Percentiles::of(&mut mask),
+        first: Percentiles::of(&mut first),
+        later: Percentiles::of(&mut later),
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+fn schema_run(o: &Opts) -> Result<()> {
+    let tk_name = o.get("tokenizer").unwrap_or("llama3-128k");
+    let tok = load_tokenizer(tk_name)?;
+    let verbose = o.flag("v");
+    let threads = o.num("threads", 1)?.max(1) as usize;
+    let opts = JsonSchemaOptions {
+        any_whitespace: on_off(o, "any-whitespace", true)?,
+        strict_mode: on_off(o, "strict", true)?,
+        ..Default::default()
+    };
+    let limit = o.num("limit", 20)? as usize;
+    let ids: Vec<String> = o
+        .get("ids")
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+        .unwrap_or_default();
+    // Which subsets: --schema/--doc, --all, or --subset (default Github_easy).
+    let mut groups: Vec<(String, Vec<Case>)> = Vec::new();
+    if let Some(schema_path) = o.get("schema") {
+        let doc_path = o
+            .get("doc")
+            .ok_or_else(|| Error::invalid("--schema needs --doc (a valid instance)"))?;
+        let read =
+            |p: &str| std::fs::read_to_string(p).map_err(|e| Error::invalid(format!("{p}: {e}")));
+        let doc: serde_json::Value = serde_json::from_str(&read(doc_path)?)
+            .map_err(|e| Error::invalid(format!("{doc_path}: {e}")))?;
+        groups.push((
+            "file".into(),
+            vec![Case {
+                name: schema_path.to_string(),
+                schema: read(schema_path)?,
+                doc: serde_json::to_string(&doc).unwrap_or_default(),
+            }],
+        ));
+    } else {
+        let dir = match o.get("data") {
+            Some(d) => PathBuf::from(d),
+            None => shared_data_dir()
+                .map(|d| d.join("jsonschemabench"))
+                .ok_or_else(|| Error::invalid("no --data given and ../shared/data not found"))?,
+        };
+        let subsets: Vec<String> = if o.flag("all") {
+            let mut v: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(|e| Error::invalid(format!("{}: {e}", dir.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+                .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect();
+            v.sort();
+            v
+        } else {
+            vec![o.get("subset").unwrap_or("Github_easy").to_string()]
+        };
+        for s in subsets {
+            let cases = schema_cases(&dir.join(format!("{s}.jsonl")), limit, &ids)?;
+            groups.push((s, cases));
+        }
+    }
+    println!(
+        "xgr {} on {tk_name} (vocab {}): strict_mode={}, any_whitespace={}, compile threads {threads}",
+        env!("CARGO_PKG_VERSION"),
+        tok.vocab_size(),
+        opts.strict_mode,
+        opts.any_whitespace
+    );
+    // Warm-up outside the measurements: page in code paths and the allocator.
+    {
+        let mut bm = vec![0i32; tok.vocab_size().div_ceil(32)];
+        let warm = Case {
+            name: "warm-up".into(),
+            schema: r#"{"type":"object","properties":{"a":{"type":"string"}}}"#.into(),
+            doc: r#"{"a":"b"}"#.into(),
+        };
+        run_case(&tok, threads, &opts, &warm, &mut bm)?;
+    }
+    let total: usize = groups.iter().map(|(_, c)| c.len()).sum();
+    let progress = !verbose && std::io::stderr().is_terminal();
+    let mut bm = vec![0i32; tok.vocab_size().div_ceil(32)];
+    let mut all: Vec<(String, Outcome)> = Vec::new();
+    let mut rows = Vec::new();
+    let mut done = 0usize;
+    for (subset, cases) in &groups {
+        let mut rs = Vec::new();
+        for case in cases {
+            let r = run_case(&tok, threads, &opts, case, &mut bm)?;
+            done += 1;
+            if verbose {
+                let mut m = r.mask_us.clone();
+                let p = Percentiles::of(&mut m);
+                let c = r
+                    .compile_ms
+                    .map_or("      n/a".to_string(), |c| format!("{c:9.2}"));
+                let status: String = r.status.chars().take(40).collect();
+                println!(
+                    "  {:<40} {status:<40} compile {c} ms  tokens {:5}  mask p50 {:8.1} us  p99 {:9.1} us",
+                    case.name,
+                    r.mask_us.len(),
+                    p.p50,
+                    p.p99
+                );
+            } else if progress {
+                eprint!("\r{subset}: {done}/{total}");
+            }
+            rs.push((case.name.clone(), r));
+        }
+        rows.push((subset.clone(), summarize(&rs)));
+        all.extend(rs);
+    }
+    if progress {
+        eprintln!();
+    }
+    if groups.len() > 1 {
+        println!(
+            "{:<24} {:>7} {:>5} {:>12} {:>12} {:>11} {:>11} {:>11}",
+            "subset",
+            "schemas",
+            "ok",
+            "compile p50",
+            "compile p99",
+            "mask p50",
+            "mask p99",
+            "mask max"
+        );
+        for (s, r) in &rows {
+            println!(
+                "{s:<24} {:>7} {:>5} {:>9.2} ms {:>9.2} ms {:>8.1} us {:>8.1} us {:>8.1} us",
+                r.schemas, r.ok, r.compile.p50, r.compile.p99, r.mask.p50, r.mask.p99, r.mask.max
+            );
+        }
+    }
+    let s = summarize(&all);
+    println!(
+        "xgr on {tk_name} (vocab {}): {}/{} schemas ok, {} masks; compile p50 {:.3} ms p99 {:.3} ms; mask p50 {:.2} us p90 {:.2} us p99 {:.2} us p99.9 {:.2} us mean {:.2} us max {:.2} us; first mask p50 {:.2} us p99 {:.2} us; later masks p50 {:.2} us p99 {:.2} us",
+        tok.vocab_size(),
+        s.ok,
+        s.schemas,
+        s.tokens,
+        s.compile.p50,
+        s.compile.p99,
+        s.mask.p50,
+        s.mask.p90,
+        s.mask.p99,
+        s.mask.p999,
+        s.mask.mean,
+        s.mask.max,
+        s.first.p50,
+        s.first.p99,
+        s.later.p50,
+        s.later.p99
+    );
+    let failed: Vec<String> = all
+        .iter()
+        .filter(|(_, r)| r.status != "ok")
+        .map(|(n, r)| format!("{}:{}", json_str(n), json_str(&r.status)))
+        .collect();
+    let per_subset: Vec<String> = rows
+        .iter()
+        .map(|(n, r)| {
+            format!(
+                "{}:{{\"schemas\":{},\"ok\":{},\"compile_ms_p50\":{:.3},\"compile_ms_p99\":{:.3},\"mask_us_p50\":{:.2},\"mask_us_p99\":{:.2}}}",
+                json_str(n),
+                r.schemas,
+                r.ok,
+                r.compile.p50,
+                r.compile.p99,
+                r.mask.p50,
+                r.mask.p99
+            )
+        })
+        .collect();
+    println!(
+        "JSON {{\"engine\":\"xgr\",\"tokenizer\":{},\"vocab\":{},\"schemas\":{},\"ok\":{},\"failed\":{{{}}},\"tokens\":{},\"compile_ms_p50\":{:.3},\"compile_ms_p90\":{:.3},\"compile_ms_p99\":{:.3},\"compile_ms_max\":{:.3},\"mask_us_p50\":{:.2},\"mask_us_p90\":{:.2},\"mask_us_p99\":{:.2},\"mask_us_p999\":{:.2},\"mask_us_mean\":{:.2},\"mask_us_max\":{:.2},\"first_mask_us_p50\":{:.2},\"first_mask_us_p99\":{:.2},\"later_mask_us_p50\":{:.2},\"later_mask_us_p99\":{:.2},\"subsets\":{{{}}}}}",
+        json_str(tk_name),
+        tok.vocab_size(),
+        s.schemas,
+        s.ok,
+        failed.join(","),
+        s.tokens,
+        s.compile.p50,
+        s.compile.p90,
+        s.compile.p99,
+        s.compile.max,
+        s.mask.p50,
+        s.mask.p90,
+        s.mask.p99,
+        s.mask.p999,
+        s.mask.mean,
+        s.mask.max,
+        s.first.p50,
+        s.first.p99,
+        s.later.p50,
+        s.later.p99,
+        per_subset.join(",")
     );
     Ok(())
 }

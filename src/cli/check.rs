@@ -1,4 +1,5 @@
-//! `xgr check`: run a document through a grammar and say where and why it is rejected.
+//! `xgr check`: run a document through a grammar (EBNF, regex, JSON Schema, or the builtin
+//! JSON grammar) and say where and why it is rejected.
 
 use super::{Opts, load_tokenizer};
 use crate::error::{Error, Result};
@@ -30,6 +31,14 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
         Grammar::from_ebnf(&src, o.get("root").unwrap_or("root"))?
     } else if let Some(re) = o.get("regex") {
         Grammar::from_regex(re)?
+    } else if let Some(path) = o.get("schema") {
+        let src =
+            std::fs::read_to_string(path).map_err(|e| Error::invalid(format!("{path}: {e}")))?;
+        let opts = crate::JsonSchemaOptions {
+            strict_mode: o.get("strict") != Some("off"),
+            ..Default::default()
+        };
+        Grammar::from_json_schema(&src, &opts)?
     } else {
         Grammar::builtin_json()
     };

@@ -1,11 +1,47 @@
-//! `xgr demo`: compile a grammar for a real tokenizer and generate a document with a seeded
-//! stand-in for a language model, showing compile time and per-token mask latency.
+//! `xgr demo`: compile a JSON Schema (by default an embedded tool-call schema) or a grammar
+//! for a real tokenizer and generate a document with a seeded stand-in for a language model,
+//! showing compile time and per-token mask latency, and proving the document valid.
 
 use std::time::Instant;
 
 use super::{Opts, Percentiles, load_tokenizer};
 use crate::error::Result;
-use crate::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
+use crate::{
+    CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, JsonSchemaOptions, MatcherOptions,
+};
+
+/// The demo's default schema: a realistic tool call (nested objects, an enum, an array of
+/// enums, integer and number bounds, a string pattern and length).
+const TOOL_CALL_SCHEMA: &str = r#"{
+  "type": "object",
+  "properties": {
+    "name": {"const": "get_weather_forecast"},
+    "arguments": {
+      "type": "object",
+      "properties": {
+        "location": {
+          "type": "object",
+          "properties": {
+            "city": {"type": "string", "minLength": 1, "maxLength": 16},
+            "country_code": {"type": "string", "pattern": "^[A-Z]{2}$"}
+          },
+          "required": ["city", "country_code"]
+        },
+        "days": {"type": "integer", "minimum": 1, "maximum": 14},
+        "units": {"enum": ["metric", "imperial"]},
+        "include": {
+          "type": "array",
+          "items": {"enum": ["temperature", "precipitation", "wind", "humidity"]},
+          "minItems": 1,
+          "maxItems": 4
+        },
+        "alert_above_celsius": {"type": "number", "minimum": -50, "maximum": 60}
+      },
+      "required": ["location", "days", "units", "include"]
+    }
+  },
+  "required": ["name", "arguments"]
+}"#;
 
 /// A small deterministic random generator (xorshift64*).
 pub(crate) struct Rng(u64);
@@ -68,6 +104,13 @@ pub(crate) fn pick(
             return Some(t);
         }
     }
+    if !late && rng.below(2) == 0 {
+        // Word-like text reads better than random symbols.
+        let wordy = |b: &[u8]| b.len() >= 2 && b.iter().all(|c| c.is_ascii_alphabetic());
+        if let Some(t) = choose(rng, &wordy) {
+            return Some(t);
+        }
+    }
     if late {
         // Anything short and plain keeps the document moving towards an end.
         if let Some(t) = choose(rng, &|b| b.len() == 1 && !b"{[(\\\"".contains(&b[0])) {
@@ -86,6 +129,11 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
         tok.vocab_size(),
         t0.elapsed().as_secs_f64() * 1e3
     );
+    let layout = JsonSchemaOptions {
+        any_whitespace: false,
+        indent: Some(2),
+        ..Default::default()
+    };
     let (what, grammar) = if let Some(path) = o.get("grammar") {
         let src = std::fs::read_to_string(path)
             .map_err(|e| crate::Error::invalid(format!("{path}: {e}")))?;
@@ -95,19 +143,33 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
         )
     } else if let Some(re) = o.get("regex") {
         (format!("regex {re}"), Grammar::from_regex(re)?)
-    } else {
+    } else if let Some(path) = o.get("schema") {
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::invalid(format!("{path}: {e}")))?;
+        (
+            format!("JSON Schema {path}"),
+            Grammar::from_json_schema(&src, &layout)?,
+        )
+    } else if o.flag("json") {
         (
             "the builtin JSON grammar".to_string(),
             Grammar::builtin_json(),
         )
+    } else {
+        println!("schema (a tool call):\n{TOOL_CALL_SCHEMA}");
+        (
+            "the tool-call JSON Schema".to_string(),
+            Grammar::from_json_schema(TOOL_CALL_SCHEMA, &layout)?,
+        )
     };
+    let is_json = o.get("grammar").is_none() && o.get("regex").is_none();
     let compiler = GrammarCompiler::new(tok.clone(), CompilerOptions::default());
     let t1 = Instant::now();
     let cg = compiler.compile_grammar(&grammar)?;
     let compile_ms = t1.elapsed().as_secs_f64() * 1e3;
     println!("compiled {what} in {compile_ms:.2} ms (token classes are computed on first use)");
     let seed = o.num("seed", 7)?;
-    let max_tokens = o.num("max-tokens", 64)? as usize;
+    let max_tokens = o.num("max-tokens", 128)? as usize;
     let mut m = GrammarMatcher::new(cg, &MatcherOptions::default())?;
     let mut rng = Rng::new(seed);
     let mut bm = vec![0i32; m.bitmask_words()];
@@ -142,6 +204,10 @@ pub(crate) fn run(o: &Opts) -> Result<()> {
         valid,
         m.is_terminated()
     );
+    if is_json {
+        let parsed = serde_json::from_slice::<serde_json::Value>(&text).is_ok();
+        println!("parses as JSON (serde_json): {parsed}");
+    }
     println!("mask per token: {}", Percentiles::of(&mut times).line("us"));
     if !valid {
         return Err(crate::Error::invalid(

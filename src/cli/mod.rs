@@ -52,13 +52,20 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 }
 
 const USAGE: &str = "usage: xgr [demo|bench|check] [options]
-  demo   (default) compile a grammar for a real tokenizer and generate a document
-         --tokenizer NAME|PATH  --grammar FILE.ebnf  --regex PATTERN  --seed N  --max-tokens N
-  bench  builtin JSON grammar over JSONSchemaBench documents, or an EBNF grammar over random walks
-         --tokenizer NAME|PATH (default llama3-128k)  --data DIR  --subset NAME  --limit N
-         --grammar json|FILE.ebnf  --walks N  --max-tokens N  -v
-  check  run a document through a grammar (builtin JSON unless --grammar/--regex) and say
-         where and why it is rejected: --doc FILE | --text STRING  --tokenizer NAME|PATH
+  demo   (default) compile a JSON Schema (a tool call, embedded) or a grammar for a real
+         tokenizer and generate a document with a seeded stand-in for a model
+         --schema FILE.json | --grammar FILE.ebnf | --regex PATTERN | --json (builtin)
+         --tokenizer NAME|PATH  --seed N  --max-tokens N
+  bench  JSONSchemaBench protocol (as ../shared/peers): compile each schema, walk its first
+         valid instance token by token, time each mask fill
+         --tokenizer NAME|PATH (default llama3-128k)  --data DIR  --subset NAME | --all
+         --limit N (per subset, default 20)  --ids ID,ID  --schema FILE --doc FILE
+         --strict on|off (default on)  --any-whitespace on|off (default on)  --threads N  -v
+         --grammar json|FILE.ebnf: the builtin JSON grammar over the same documents, or an
+         EBNF grammar over seeded random walks (--walks N --max-tokens N)
+  check  run a document through a grammar or schema and say where and why it is rejected
+         --doc FILE | --text STRING  --schema FILE | --grammar FILE.ebnf | --regex PATTERN
+         --tokenizer NAME|PATH
 ";
 
 /// Parsed options: `--key value` pairs and flags.
@@ -74,7 +81,7 @@ impl Opts {
         let mut i = 0;
         while i < args.len() {
             let a = &args[i];
-            if a == "-v" || a == "--verbose" || a == "--all" {
+            if a == "-v" || a == "--verbose" || a == "--all" || a == "--json" {
                 o.flags.push(a.trim_start_matches('-').to_string());
                 i += 1;
             } else if let Some(k) = a.strip_prefix("--") {
