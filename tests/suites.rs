@@ -58,7 +58,7 @@ fn build(c: &GrammarCompiler, case: &Case) -> xgr::Result<Arc<xgr::CompiledGramm
     } else if let Some(v) = &case.json_schema {
         Grammar::from_json_schema(&json_text(v), &JsonSchemaOptions::default())?
     } else if let Some(v) = &case.structural_tag {
-        xgr::convert::structural_tag::grammar_from_structural_tag(&json_text(v))?
+        Grammar::from_structural_tag(&json_text(v))?
     } else {
         panic!("{}: no grammar source", case.name)
     };

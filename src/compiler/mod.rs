@@ -369,6 +369,24 @@ impl GrammarCompiler {
         self.compile_grammar(&Grammar::from_json_schema(schema, opts)?)
     }
 
+    /// Converts and compiles a structural tag (XGrammar's JSON format; see
+    /// [`crate::convert::structural_tag`]).
+    pub fn compile_structural_tag(&self, json: &str) -> Result<Arc<CompiledGrammar>> {
+        self.compile_grammar(&Grammar::from_structural_tag(json)?)
+    }
+
+    /// Compiles the legacy structural-tag form: free text in which each trigger starts one of
+    /// `items` (`begin`, JSON for `schema`, `end`).
+    pub fn compile_structural_tag_items(
+        &self,
+        items: &[crate::convert::structural_tag::StructuralTagItem],
+        triggers: &[String],
+    ) -> Result<Arc<CompiledGrammar>> {
+        self.compile_grammar(
+            &crate::convert::structural_tag::grammar_from_structural_tag_items(items, triggers)?,
+        )
+    }
+
     /// Compiles the builtin JSON grammar.
     pub fn compile_builtin_json(&self) -> Result<Arc<CompiledGrammar>> {
         self.compile_grammar(&Grammar::builtin_json())

@@ -230,6 +230,12 @@ impl Grammar {
         crate::convert::json_schema::grammar_from_json_schema(schema, opts)
     }
 
+    /// A grammar from XGrammar's structural-tag JSON format (see
+    /// [`crate::convert::structural_tag`]).
+    pub fn from_structural_tag(json: &str) -> Result<Grammar> {
+        crate::convert::structural_tag::grammar_from_structural_tag(json)
+    }
+
     /// Prints the grammar in the EBNF dialect; the text re-parses to the same language.
     pub fn to_ebnf(&self) -> String {
         print::to_ebnf(self)

@@ -27,7 +27,7 @@ from ._ffi import (
     library_version,
 )
 from .compiler import CompiledGrammar, GrammarCompiler
-from .grammar import Grammar
+from .grammar import Grammar, StructuralTagItem
 from .matcher import (
     BatchGrammarMatcher,
     GrammarMatcher,
@@ -58,6 +58,7 @@ __all__ = [
     "JSONSchemaError",
     "LimitExceededError",
     "NullArgumentError",
+    "StructuralTagItem",
     "RollbackError",
     "TerminatedError",
     "TokenizerError",

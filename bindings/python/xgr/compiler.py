@@ -7,7 +7,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 from ._ffi import C, Managed, _check
-from .grammar import Grammar, _json_text, _root_name, _schema_options
+from .grammar import Grammar, _json_text, _root_name, _schema_options, _structural_tag_text
 from .tokenizer_info import TokenizerInfo
 
 
@@ -131,8 +131,10 @@ class GrammarCompiler(Managed):
         src = _ffi.to_bytes(regex, "regex")
         return self._compile(lambda h, out: C.xgr_compiler_compile_regex(h, src, len(src), out))
 
-    def compile_structural_tag(self, structural_tag: Union[str, dict, Any]) -> CompiledGrammar:
-        text = _json_text(structural_tag, "structural_tag")
+    def compile_structural_tag(self, *args: Any, **kwargs: Any) -> CompiledGrammar:
+        """``compile_structural_tag(tag)`` (JSON text, dict or pydantic ``StructuralTag``) or
+        the legacy ``compile_structural_tag(tags, triggers)``."""
+        text = _structural_tag_text(args, kwargs)
         return self._compile(
             lambda h, out: C.xgr_compiler_compile_structural_tag(h, text, len(text), out)
         )

@@ -35,6 +35,50 @@ RELAXATIONS = {
 }
 
 
+class StructuralTagItem:
+    """One tag of the legacy structural-tag form: ``begin``, a JSON document valid for
+    ``schema`` (a dict, JSON text or pydantic model class), ``end``."""
+
+    def __init__(self, begin: str, schema: Union[str, dict, Any], end: str):
+        self.begin = begin
+        self.schema = schema
+        self.end = end
+
+    def __repr__(self) -> str:
+        return f"StructuralTagItem(begin={self.begin!r}, schema={self.schema!r}, end={self.end!r})"
+
+
+def _structural_tag_text(args: tuple, kwargs: dict) -> bytes:
+    """The JSON text of a structural tag given as XGrammar accepts it: one argument (JSON
+    text, a dict, or a pydantic ``StructuralTag`` instance), or the legacy ``(tags,
+    triggers)`` pair of ``StructuralTagItem``-like objects (or dicts) and trigger strings."""
+    if "tags" in kwargs or "triggers" in kwargs or len(args) == 2:
+        if len(args) == 2:
+            tags, triggers = args
+        else:
+            tags = kwargs.get("tags", args[0] if args else None)
+            triggers = kwargs.get("triggers")
+        if tags is None or triggers is None:
+            raise TypeError("the legacy form needs both tags and triggers")
+        structures = []
+        for t in tags:
+            get = (lambda k: t[k]) if isinstance(t, dict) else (lambda k: getattr(t, k))
+            schema = get("schema")
+            if not isinstance(schema, (str, bytes, bytearray)):
+                schema = json.loads(_json_text(schema, "schema"))
+            else:
+                schema = json.loads(schema)
+            structures.append({"begin": get("begin"), "schema": schema, "end": get("end")})
+        doc = {"type": "structural_tag", "structures": structures, "triggers": list(triggers)}
+        return json.dumps(doc).encode("utf-8")
+    if len(args) + len(kwargs) != 1:
+        raise TypeError("expected one structural tag, or tags and triggers")
+    value = args[0] if args else next(iter(kwargs.values()))
+    if hasattr(value, "model_dump_json") and not isinstance(value, type):
+        return value.model_dump_json().encode("utf-8")  # a pydantic StructuralTag instance
+    return _json_text(value, "structural_tag")
+
+
 def _schema_options(
     any_whitespace: bool,
     indent: Optional[int],
@@ -151,9 +195,12 @@ class Grammar(Managed):
         return Grammar._make(lambda out: C.xgr_grammar_from_regex(src, len(src), out))
 
     @staticmethod
-    def from_structural_tag(structural_tag: Union[str, dict, Any]) -> "Grammar":
-        """A grammar from XGrammar's structural-tag JSON format (text or dict)."""
-        text = _json_text(structural_tag, "structural_tag")
+    def from_structural_tag(*args: Any, **kwargs: Any) -> "Grammar":
+        """A grammar from XGrammar's structural-tag format: ``from_structural_tag(tag)`` with
+        JSON text, a dict (``{"type": "structural_tag", "format": {...}}``) or a pydantic
+        ``StructuralTag``; or the legacy ``from_structural_tag(tags, triggers)`` with
+        :class:`StructuralTagItem` s."""
+        text = _structural_tag_text(args, kwargs)
         return Grammar._make(lambda out: C.xgr_grammar_from_structural_tag(text, len(text), out))
 
     @staticmethod

@@ -1,0 +1,233 @@
+//! Structural-tag benchmark: `triggered_tags` grammars with many tools.
+//!
+//! `cargo run --release --example structural_tag_bench -- [--tokenizers llama3-128k,qwen3-151k]
+//! [--tools 50,400] [--out DIR]`
+//!
+//! For each tokenizer and tool count, builds a Qwen/Hermes-style structural tag (trigger
+//! `<tool_call>`, one tag per tool whose content is that tool's JSON Schema), and reports:
+//! conversion + compile time (median of 5, fresh compiler without cache), then mask-fill
+//! times along a walk over a document that mixes free text and two tool calls, split by
+//! where the fill happens: free text, inside a tag's JSON, and at trigger boundaries (inside
+//! the trigger or the rest of a tag's begin / end). Each walk runs twice on the same
+//! compiled grammar: `cold` (token classes computed on first use) and `warm`.
+//!
+//! The structural tags and walk documents are written to `--out` (default
+//! `target/structural_tag_bench/`) for `bench/structural_tag_peers.py`, which runs XGrammar
+//! on the same input.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use xgr::cli::{Percentiles, load_tokenizer};
+use xgr::tokenizer::TokenizerInfo;
+use xgr::{CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, MatcherOptions};
+
+const TRIGGER: &str = "<tool_call>";
+
+/// The JSON Schema of tool `i`: a few shapes, varied by `i`.
+fn tool_schema(i: usize) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert(format!("query_{i}"), json!({"type": "string"}));
+    props.insert(
+        "limit".into(),
+        json!({"type": "integer", "minimum": 1, "maximum": 100 + i}),
+    );
+    if i.is_multiple_of(2) {
+        props.insert("unit".into(), json!({"enum": ["metric", "imperial"]}));
+    }
+    if i.is_multiple_of(3) {
+        props.insert(
+            "tags".into(),
+            json!({"type": "array", "items": {"type": "string"}, "maxItems": 5}),
+        );
+    }
+    if i.is_multiple_of(5) {
+        props.insert(
+            "options".into(),
+            json!({"type": "object", "properties": {"verbose": {"type": "boolean"},
+                   "depth": {"type": "number"}}, "required": ["verbose"]}),
+        );
+    }
+    json!({"type": "object", "properties": props, "required": [format!("query_{i}")]})
+}
+
+fn begin(i: usize) -> String {
+    format!("{TRIGGER}\n{{\"name\": \"tool_{i}\", \"arguments\": ")
+}
+const END: &str = "}\n</tool_call>";
+
+fn structural_tag(n: usize) -> String {
+    let tags: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"type": "tag", "begin": begin(i),
+                   "content": {"type": "json_schema", "json_schema": tool_schema(i)},
+                   "end": END})
+        })
+        .collect();
+    json!({"type": "structural_tag", "format": {"type": "triggered_tags",
+           "triggers": [TRIGGER], "tags": tags}})
+    .to_string()
+}
+
+/// The walk document and the byte ranges of each region: 0 = free text, 1 = tag JSON,
+/// 2 = trigger / begin / end.
+fn document(n: usize) -> (String, Vec<(usize, usize, u8)>) {
+    let mut s = String::new();
+    let mut regions = Vec::new();
+    let mut push = |s: &mut String, text: &str, kind: u8| {
+        regions.push((s.len(), s.len() + text.len(), kind));
+        s.push_str(text);
+    };
+    push(
+        &mut s,
+        "Sure! I can help with that. First I will look up the current conditions, \
+         then compare them with the forecast for the next few days. ",
+        0,
+    );
+    for i in [n / 3, n - 1] {
+        push(&mut s, &begin(i), 2);
+        let args = json!({format!("query_{i}"): "weather in Paris, France", "limit": 7});
+        push(&mut s, &args.to_string(), 1);
+        push(&mut s, END, 2);
+        push(
+            &mut s,
+            "\nThat result looks reasonable; let me check one more thing before answering. ",
+            0,
+        );
+    }
+    (s, regions)
+}
+
+fn region_at(regions: &[(usize, usize, u8)], pos: usize) -> u8 {
+    regions
+        .iter()
+        .find(|r| r.0 <= pos && pos < r.1)
+        .map_or(0, |r| r.2)
+}
+
+/// One walk: greedy longest allowed token that continues the document. Returns fill times
+/// in µs per region and whether the document was completed.
+fn walk(
+    tok: &TokenizerInfo,
+    cg: &Arc<xgr::CompiledGrammar>,
+    doc: &str,
+    regions: &[(usize, usize, u8)],
+) -> ([Vec<f64>; 3], bool) {
+    let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).expect("matcher");
+    let mut bm = vec![0i32; m.bitmask_words()];
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let bytes = doc.as_bytes();
+    let mut pos = 0;
+    // Tokens by first byte, for the greedy choice.
+    while pos < bytes.len() {
+        let t0 = Instant::now();
+        m.fill_next_token_bitmask(&mut bm).expect("fill");
+        let us = t0.elapsed().as_secs_f64() * 1e6;
+        // A boundary fill is one whose position is inside, or right after, a boundary region.
+        let mut kind = region_at(regions, pos);
+        if pos > 0 && region_at(regions, pos - 1) == 2 {
+            kind = 2;
+        }
+        times[kind as usize].push(us);
+        let rest = &bytes[pos..];
+        let mut best: Option<(usize, u32)> = None;
+        for &t in tok.sorted_text_tokens() {
+            if bm[(t / 32) as usize] as u32 & (1 << (t % 32)) == 0 {
+                continue;
+            }
+            if let Some(b) = tok.token_bytes(t)
+                && !b.is_empty()
+                && rest.starts_with(b)
+                && best.is_none_or(|(l, _)| b.len() > l)
+            {
+                best = Some((b.len(), t));
+            }
+        }
+        let Some((len, t)) = best else {
+            return (times, false);
+        };
+        assert!(m.accept_token(t).expect("accept"));
+        pos += len;
+    }
+    (times, m.is_completed())
+}
+
+fn fmt(p: &Percentiles) -> String {
+    format!("p50 {:7.1} µs  p99 {:7.1} µs  (n={})", p.p50, p.p99, p.n)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let toks = arg("--tokenizers", "llama3-128k,qwen3-151k");
+    let counts: Vec<usize> = arg("--tools", "50,400")
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let out = std::path::PathBuf::from(arg("--out", "target/structural_tag_bench"));
+    let _ = std::fs::create_dir_all(&out);
+    for &n in &counts {
+        let (doc, _) = document(n);
+        let _ = std::fs::write(out.join(format!("tools{n}.json")), structural_tag(n));
+        let _ = std::fs::write(out.join(format!("tools{n}.txt")), &doc);
+    }
+    for name in toks.split(',') {
+        let tok = match load_tokenizer(name) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("skipping {name}: {e}");
+                continue;
+            }
+        };
+        for &n in &counts {
+            let tag = structural_tag(n);
+            let (doc, regions) = document(n);
+            let mut convert = Vec::new();
+            let mut compile = Vec::new();
+            let mut cg = None;
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                let g = Grammar::from_structural_tag(&tag).expect("structural tag");
+                let t1 = Instant::now();
+                let c = GrammarCompiler::new(
+                    tok.clone(),
+                    CompilerOptions {
+                        cache_enabled: false,
+                        ..Default::default()
+                    },
+                );
+                cg = Some(c.compile_grammar(&g).expect("compile"));
+                let t2 = Instant::now();
+                convert.push((t1 - t0).as_secs_f64() * 1e3);
+                compile.push((t2 - t1).as_secs_f64() * 1e3);
+            }
+            let cg = cg.expect("compiled");
+            let conv = Percentiles::of(&mut convert);
+            let comp = Percentiles::of(&mut compile);
+            println!(
+                "{name} tools={n}: convert {:.1} ms + compile {:.1} ms = {:.1} ms (median of 5); {} rules",
+                conv.p50,
+                comp.p50,
+                conv.p50 + comp.p50,
+                cg.grammar().rules().len()
+            );
+            for pass in ["cold", "warm"] {
+                let (mut times, ok) = walk(&tok, &cg, &doc, &regions);
+                let mut all: Vec<f64> = times.iter().flatten().copied().collect();
+                println!(
+                    "  {pass}: all {}  completed={ok}",
+                    fmt(&Percentiles::of(&mut all))
+                );
+                for (k, label) in ["free text", "tag JSON", "boundary"].iter().enumerate() {
+                    println!("    {label:10} {}", fmt(&Percentiles::of(&mut times[k])));
+                }
+            }
+        }
+    }
+}
