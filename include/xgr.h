@@ -541,8 +541,10 @@ xgr_compiled_grammar *xgr_compiled_grammar_clone(const xgr_compiled_grammar *cg)
 void xgr_compiled_grammar_free(xgr_compiled_grammar *cg);
 
 /**
- * Whether `xgr_apply_token_bitmask_cuda` can run here (a CUDA backend built in and a driver
- * present). Always false in this build: the CUDA backend is not implemented yet. Thread-safe.
+ * Whether `xgr_apply_token_bitmask_cuda` can run here: the NVIDIA driver library is found
+ * (opened at run time; nothing about CUDA is linked), it supports CUDA 12.0 or later, and it
+ * reports at least one device. Probed on the first call, then cached for the process. Never
+ * fails (false on any problem; the reason is not recorded). Thread-safe.
  */
 bool xgr_cuda_available(void);
 
@@ -550,15 +552,19 @@ bool xgr_cuda_available(void);
  * Applies token bitmasks to logits in place on a CUDA device, with the semantics of
  * `xgr_apply_token_bitmask_cpu` on device pointers (`logits`, `bitmask` and `indices` are
  * device memory), launched on `stream` (a `CUstream` / `cudaStream_t`; NULL = the default
- * stream), with no allocation and no synchronization.
- *
- * In this build the CUDA backend is not implemented yet (it is tracked separately): after
- * checking the host-side arguments (dtype, vocab_size, strides, sizes, NULL and alignment of
- * the pointers) the call returns `XGR_ERR_CUDA_UNAVAILABLE`, also when no driver is present.
+ * stream), with no allocation and no synchronization: the call returns once the kernel is
+ * queued, and it can be captured in a CUDA graph (make one call in the context before
+ * capturing: the first loads the kernel module). The stream's context is used (for the NULL
+ * stream, the current context, else the one owning `logits`). Index values, being device
+ * memory, are not read on the host: rows whose index is negative or >= `num_rows` are
+ * skipped by the kernel. The pointers must stay valid until the kernel has run. The PTX is
+ * JIT-compiled by the driver on first use in each context (compute_70: Volta or later).
  * Thread-safe for disjoint logits.
  *
- * Statuses: `XGR_ERR_NULL_ARGUMENT`, `XGR_ERR_INVALID_ARGUMENT` (as for the CPU function,
- * except that index values, being device memory, are not read), `XGR_ERR_CUDA_UNAVAILABLE`.
+ * Statuses: `XGR_ERR_NULL_ARGUMENT`, `XGR_ERR_INVALID_ARGUMENT` (as for the CPU function:
+ * dtype, vocab_size, strides, sizes, NULL and alignment of the pointers; checked before the
+ * driver is looked for), `XGR_ERR_CUDA_UNAVAILABLE` (no driver of CUDA 12.0 or later, or no
+ * device), `XGR_ERR_CUDA` (a driver call failed; the message names it and its `CUresult`).
  */
 xgr_status xgr_apply_token_bitmask_cuda(void *logits,
                                         xgr_dtype dtype,

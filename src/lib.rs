@@ -5,6 +5,7 @@ pub mod bitmask;
 pub mod cli;
 pub mod compiler;
 pub mod convert;
+pub mod cuda;
 pub mod error;
 pub mod ffi;
 pub mod grammar;

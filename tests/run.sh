@@ -19,6 +19,17 @@ cargo clippy --all-targets -q -- -D warnings
 step "cargo test"
 cargo test -q
 
+step "CUDA kernel PTX is current (scripts/build-ptx.sh --check)"
+if [ -f target/tools/nvrtc/nvidia/cuda_nvrtc/lib/libnvrtc.so.12 ] || [ -n "${XGR_NVRTC:-}" ]; then
+  bash scripts/build-ptx.sh --check
+else
+  echo "skipped: NVRTC is not installed in target/tools (bash scripts/build-ptx.sh installs it);"
+  echo "cargo test checked the PTX's recorded source hash"
+fi
+
+step "GPU tests (tests/gpu/run.sh --quick; skipped without a GPU)"
+bash tests/gpu/run.sh --quick
+
 step "C ABI: header, CMake package, C/C++ tests under CTest (plain and ASan+UBSan), consumer"
 XGR_FFI_CARGO_TARGET_DIR="${XGR_FFI_CARGO_TARGET_DIR:-$PWD/target}" bash tests/ffi.sh
 

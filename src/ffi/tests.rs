@@ -233,7 +233,7 @@ fn batch_rows_and_terminated_matchers() {
 }
 
 #[test]
-fn apply_and_cuda_stub() {
+fn apply_cpu_basic_and_dtype_check() {
     unsafe {
         let mut logits = [1.0f32; 40];
         let mask = [0b101i32, 0];
@@ -266,20 +266,117 @@ fn apply_and_cuda_stub() {
             0,
         );
         assert_eq!(s, xgr_status::XGR_ERR_INVALID_ARGUMENT);
-        assert!(!xgr_cuda_available());
-        let s = xgr_apply_token_bitmask_cuda(
-            logits.as_mut_ptr() as *mut _,
-            XgrDtypeArg(0),
-            1,
-            40,
-            40,
-            36,
-            mask.as_ptr(),
-            2,
-            null(),
-            0,
-            null_mut(),
-        );
-        assert_eq!(s, xgr_status::XGR_ERR_CUDA_UNAVAILABLE);
     }
+}
+
+/// The CUDA entry point's host-side checks come first (they hold with or without a driver);
+/// without a driver every call that passes them reports `XGR_ERR_CUDA_UNAVAILABLE`.
+#[test]
+fn cuda_argument_checks_and_unavailable_status() {
+    let cuda = |logits: *mut f32,
+                dtype: i32,
+                rows: usize,
+                stride: usize,
+                cols: usize,
+                vocab: i32,
+                mask: *const i32,
+                mstride: usize,
+                ix: *const i32,
+                nix: usize| unsafe {
+        xgr_apply_token_bitmask_cuda(
+            logits.cast(),
+            XgrDtypeArg(dtype),
+            rows,
+            stride,
+            cols,
+            vocab,
+            mask,
+            mstride,
+            ix,
+            nix,
+            null_mut(),
+        )
+    };
+    let mut logits = [1.0f32; 80];
+    let l = logits.as_mut_ptr();
+    let mask = [0b101i32, 0, 0, 0];
+    let m = mask.as_ptr();
+    let ix = [0i32, 1];
+    let invalid = xgr_status::XGR_ERR_INVALID_ARGUMENT;
+    let expect = |got: xgr_status, want: xgr_status, needle: &str| {
+        assert_eq!(got, want, "{needle}");
+        let msg = last_error();
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    };
+    let null_arg = xgr_status::XGR_ERR_NULL_ARGUMENT;
+    expect(cuda(l, 3, 1, 40, 40, 36, m, 2, null(), 0), invalid, "dtype");
+    expect(
+        cuda(l, 0, 1, 40, 40, -1, m, 2, null(), 0),
+        invalid,
+        "vocab_size",
+    );
+    expect(
+        cuda(l, 0, 1, 30, 40, 36, m, 2, null(), 0),
+        invalid,
+        "logits_row_stride",
+    );
+    expect(
+        cuda(l, 0, 1, 40, 40, 36, m, 1, null(), 0),
+        invalid,
+        "bitmask_row_stride_words",
+    );
+    expect(
+        cuda(null_mut(), 0, 1, 40, 40, 36, m, 2, null(), 0),
+        null_arg,
+        "logits",
+    );
+    expect(
+        cuda(l, 0, 1, 40, 40, 36, null(), 2, null(), 0),
+        null_arg,
+        "bitmask",
+    );
+    let odd = l.wrapping_byte_add(2);
+    expect(
+        cuda(odd, 0, 1, 40, 40, 36, m, 2, null(), 0),
+        invalid,
+        "aligned",
+    );
+    let odd = l.wrapping_byte_add(1);
+    expect(
+        cuda(odd, 2, 1, 40, 40, 36, m, 2, null(), 0),
+        invalid,
+        "aligned",
+    );
+    let odd = m.wrapping_byte_add(2);
+    expect(
+        cuda(l, 0, 1, 40, 40, 36, odd, 2, null(), 0),
+        invalid,
+        "aligned",
+    );
+    let odd = ix.as_ptr().wrapping_byte_add(1);
+    expect(cuda(l, 0, 2, 40, 40, 36, m, 2, odd, 2), invalid, "aligned");
+    expect(
+        cuda(l, 0, 2, 40, 40, 36, m, 2, null(), 3),
+        invalid,
+        "num_indices",
+    );
+    let huge = usize::MAX / 4;
+    expect(
+        cuda(l, 0, huge, huge, 40, 36, m, 2, null(), 0),
+        invalid,
+        "overflows",
+    );
+    if unsafe { xgr_cuda_available() } {
+        eprintln!("a CUDA driver is present: the unavailable status is not exercised here");
+        return;
+    }
+    for (dtype, ix, nix, rows) in [(0, null(), 0, 2), (1, ix.as_ptr(), 2, 2), (2, null(), 0, 0)] {
+        let s = cuda(l, dtype, rows, 40, 40, 36, m, 2, ix, nix);
+        assert_eq!(s, xgr_status::XGR_ERR_CUDA_UNAVAILABLE, "dtype {dtype}");
+        let msg = last_error();
+        assert!(msg.contains("CUDA is not available"), "{msg}");
+        assert!(msg.contains("libcuda"), "{msg}");
+    }
+    // The logits were never touched.
+    assert!(logits.iter().all(|&x| x == 1.0));
 }

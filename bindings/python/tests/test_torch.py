@@ -1,6 +1,7 @@
 """torch tensors: bitmask fill into CPU int32 tensors, apply for float32/float16/bfloat16,
-and the CUDA path (CUDAUnavailableError while the library has no CUDA kernel). Skipped with
-a visible reason when torch is not installed."""
+and the CUDA path: CUDAUnavailableError without a driver; with a GPU, the kernel against the
+CPU path (all dtypes, strides, device indices, a CUDA graph). Skipped with a visible reason
+when torch, a CUDA device or the driver is missing."""
 
 from __future__ import annotations
 
@@ -54,8 +55,15 @@ def test_apply_indices_torch():
     assert bool(torch.isneginf(logits[[1, 3]]).all()) and bool((logits[[0, 2]] == 0).all())
 
 
-@pytest.mark.skipif(not (torch.cuda.is_available()), reason="no CUDA device for torch")
-def test_apply_cuda():
+_no_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device for torch")
+_no_kernel = pytest.mark.skipif(
+    not (torch.cuda.is_available() and xgr.cuda_available()),
+    reason="no CUDA device for torch, or xgr's CUDA path is unavailable (no driver)",
+)
+
+
+@_no_cuda
+def test_apply_cuda_unavailable_or_basic():
     logits = torch.zeros((2, 64), device="cuda")
     bm = torch.zeros((2, 2), dtype=torch.int32, device="cuda")
     if not xgr.cuda_available():
@@ -67,6 +75,61 @@ def test_apply_cuda():
     assert bool(torch.isneginf(logits[1]).all()) and bool((logits[0] == 0).all())
     with pytest.raises(xgr.InvalidArgumentError, match="same device"):
         xgr.apply_token_bitmask_inplace(logits, bm.cpu())
+
+
+def _random_case(rows, cols, dtype, seed, pad=0):
+    g = torch.Generator().manual_seed(seed)
+    wide = torch.randn((rows, cols + pad), generator=g).to(dtype)
+    words = (cols + 31) // 32
+    bm = torch.randint(-(2**31), 2**31 - 1, (rows, words), generator=g, dtype=torch.int64)
+    return wide, bm.to(torch.int32)
+
+
+@_no_kernel
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("rows,cols,pad", [(1, 32000, 0), (5, 128256, 3), (64, 200019, 1)])
+def test_apply_cuda_matches_cpu(dtype, rows, cols, pad):
+    dt = getattr(torch, dtype)
+    wide, bm = _random_case(rows, cols, dt, seed=rows + cols)
+    if pad:
+        wide = torch.cat([wide, torch.zeros((rows, pad), dtype=dt)], dim=1)
+    cpu = wide[:, :cols]  # row stride cols + pad: the unaligned (scalar) path when pad is odd
+    gpu_wide = wide.cuda()
+    gpu = gpu_wide[:, :cols]
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):  # the current stream is the one used
+        xgr.apply_token_bitmask_inplace(gpu, bm.cuda(), vocab_size=cols - 7)
+    stream.synchronize()
+    xgr.apply_token_bitmask_inplace(cpu, bm, vocab_size=cols - 7)
+    bits = torch.int32 if dt == torch.float32 else torch.int16  # compare bit patterns
+    assert torch.equal(gpu_wide.cpu().view(bits), wide.view(bits))
+
+
+@_no_kernel
+def test_apply_cuda_device_indices_and_graph_capture():
+    rows, cols = 8, 50257
+    wide, bm = _random_case(rows, cols, torch.float32, seed=3)
+    want = wide.clone()
+    xgr.apply_token_bitmask_inplace(want, bm, indices=[6, 1, 6])
+    logits, dbm = wide.cuda(), bm.cuda()
+    ix = torch.tensor([6, 1, 6, -1, rows], dtype=torch.int32, device="cuda")  # bad ones skipped
+    xgr.apply_token_bitmask_inplace(logits, dbm, indices=ix)
+    torch.cuda.synchronize()
+    assert torch.equal(logits.cpu(), want)
+    # Captured in a CUDA graph (the module is loaded already), then replayed on new inputs.
+    static = wide.cuda()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):  # captures on torch's side stream, the current one inside
+        xgr.apply_token_bitmask_inplace(static, dbm)
+    torch.cuda.synchronize()
+    for seed in (4, 5):
+        w2, b2 = _random_case(rows, cols, torch.float32, seed=seed)
+        static.copy_(w2)
+        dbm.copy_(b2)
+        graph.replay()
+        torch.cuda.synchronize()
+        xgr.apply_token_bitmask_inplace(w2, b2)
+        assert torch.equal(static.cpu(), w2)
 
 
 def test_numpy_and_torch_mix():

@@ -160,6 +160,10 @@ def test_cuda_dispatch(fake_torch, byte_compiler):
         xgr.apply_token_bitmask_inplace(logits, bm, indices=[1])
     assert ei.value.message
     assert fake_torch.cuda.calls, "the current torch stream was asked for"
+    # An empty index list selects no row, so nothing is launched (passing NULL with 0 indices
+    # would mean "every row" to the C function).
+    xgr.apply_token_bitmask_inplace(logits, bm, indices=[])
+    assert not np.isneginf(logits.arr).any()
     cpu_bm = fake_torch.Tensor(np.zeros((2, 2), np.int32), fake_torch.int32)
     with pytest.raises(xgr.InvalidArgumentError, match="same device"):
         xgr.apply_token_bitmask_inplace(logits, cpu_bm)

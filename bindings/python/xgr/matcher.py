@@ -78,7 +78,10 @@ def apply_token_bitmask_inplace(
     the rows named in ``indices`` (then logits and bitmask may have different row counts).
     ``vocab_size`` defaults to ``min(logits.shape[-1], bitmask.shape[-1] * 32)``; columns at or
     past it are set to -inf as well. CPU arrays use the library's CPU kernel; torch CUDA
-    tensors use its CUDA kernel on the current torch stream."""
+    tensors use its CUDA kernel on the current torch stream (asynchronously; the raw stream
+    pointer is passed). For CUDA, ``indices`` may also be a 1-D int32 CUDA tensor, used in
+    place (no synchronisation; out-of-range values are skipped); a list is copied to the
+    device first."""
     lv = view(logits, "logits", writable=True)
     bv = bitmask_view(bitmask, writable=False)
     dt = _DTYPES.get(lv.dtype_name)
@@ -102,7 +105,24 @@ def apply_token_bitmask_inplace(
         raise _invalid(
             f"the bitmask has {bv.cols} words per row, fewer than vocab_size {vocab_size} needs"
         )
-    if indices is None:
+    dev_idx = None
+    if (
+        indices is not None
+        and lv.device == "cuda"
+        and is_torch_tensor(indices)
+        and indices.device.type == "cuda"
+    ):
+        # A device index tensor (as vLLM passes) is used in place: no host round trip, no
+        # synchronisation; out-of-range values are skipped by the kernel.
+        if indices.dtype != torch_module().int32 or indices.dim() != 1:
+            raise _invalid("a CUDA indices tensor must be 1-D int32")
+        if indices.device != lv.obj.device:
+            raise _invalid("indices must be on the same device as logits")
+        dev_idx = indices.contiguous()
+    if dev_idx is not None:
+        num_rows = min(lv.rows, bv.rows)
+        idx_list = None
+    elif indices is None:
         if bv.rows < lv.rows:
             raise _invalid(
                 f"the bitmask has {bv.rows} rows but logits have {lv.rows} (pass indices)"
@@ -122,7 +142,14 @@ def apply_token_bitmask_inplace(
     if lv.device == "cuda":
         torch = torch_module()
         idx_ptr, n_idx, keep = None, 0, None
-        if idx_list is not None:
+        if dev_idx is not None:
+            keep = dev_idx
+            idx_ptr, n_idx = keep.data_ptr() or None, keep.numel()
+            if n_idx == 0:
+                return
+        elif idx_list is not None:
+            if not idx_list:
+                return
             keep = torch.tensor(idx_list, dtype=torch.int32, device=lv.obj.device)
             idx_ptr, n_idx = keep.data_ptr(), len(idx_list)
         stream = torch.cuda.current_stream(lv.obj.device).cuda_stream
