@@ -102,11 +102,33 @@ name ::= [A-Z] [a-z]*"#,
     ("re:number", r"-?(0|[1-9]\d*)(\.\d+)?"),
     ("re:dot", r".{0,5}x"),
     ("re:unicode", r"[^a-z]{1,3}é+"),
+    // JSON Schemas: string bodies run through one shared loop rule whose token classes are
+    // shared between grammars of the same compiler (under different rule indices).
+    (
+        "schema:strings",
+        r#"{"type": "object", "properties": {"a": {"type": "string"},
+            "b": {"type": "string", "maxLength": 8},
+            "c": {"type": "array", "items": {"type": "string", "minLength": 2}}},
+            "required": ["a", "b", "c"]}"#,
+    ),
+    (
+        "schema:mixed",
+        r#"{"type": "object", "properties": {"id": {"type": "integer", "minimum": 0},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+            "note": {"type": "string", "pattern": "^[a-z ]{0,12}$"}}, "required": ["id"]}"#,
+    ),
+    (
+        "schema:short_string",
+        r#"{"type": "string", "maxLength": 20}"#,
+    ),
 ];
 
 fn grammar(name: &str, src: &str) -> Grammar {
     if name == "json" {
         Grammar::builtin_json()
+    } else if name.starts_with("schema:") {
+        Grammar::from_json_schema(src, &xgr::JsonSchemaOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
     } else if let Some(_re) = name.strip_prefix("re:") {
         Grammar::from_regex(src).unwrap_or_else(|e| panic!("{name}: {e}"))
     } else {

@@ -13,6 +13,8 @@
 //!
 //! Lookahead assertions `(= ...)` must be regular; they become call-free DFAs of their own.
 
+mod outline;
+
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
@@ -121,7 +123,19 @@ pub(crate) struct Automata {
 impl Automata {
     /// Compiles a grammar into automata.
     pub fn build(g: &Grammar) -> Result<Automata> {
-        Builder::new(g)?.run()
+        match outline::outline_delimited_loops(g) {
+            Some((g2, keep)) => {
+                let mut b = Builder::new(&g2)?;
+                b.keep = keep;
+                // Estimates were made with the outlined rules counted as inlinable.
+                b.est.iter_mut().for_each(|e| *e = u64::MAX);
+                for i in 0..g2.rules().len() {
+                    b.estimate_rule(i, 0);
+                }
+                b.run()
+            }
+            None => Builder::new(g)?.run(),
+        }
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -174,6 +188,8 @@ struct Builder<'g> {
     current: RuleId,
     /// Inside an unfolded recursive rule: no further unfolding.
     unfolding: bool,
+    /// Rules never inlined (outlined loops shared by their callers).
+    keep: Vec<bool>,
 }
 
 impl<'g> Builder<'g> {
@@ -193,6 +209,7 @@ impl<'g> Builder<'g> {
             budget: MAX_NFA_STATES,
             current: g.root(),
             unfolding: false,
+            keep: Vec::new(),
         };
         // Size estimates, callees first (memoized; recursive rules count as one call edge).
         for i in 0..n {
@@ -244,7 +261,10 @@ impl<'g> Builder<'g> {
 
     fn inlinable(&self, r: RuleId) -> bool {
         let i = r.index();
-        !self.recursive[i] && self.g.rules()[i].lookahead.is_none() && r != self.g.root()
+        !self.recursive[i]
+            && self.g.rules()[i].lookahead.is_none()
+            && r != self.g.root()
+            && !self.keep.get(i).copied().unwrap_or(false)
     }
 
     fn should_inline(&self, r: RuleId, depth: usize) -> bool {

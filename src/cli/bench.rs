@@ -283,7 +283,7 @@ fn on_off(o: &Opts, key: &str, default: bool) -> Result<bool> {
 /// Compiles the case's schema and walks its document.
 fn run_case(
     tok: &Arc<TokenizerInfo>,
-    threads: usize,
+    compiler: &GrammarCompiler,
     opts: &JsonSchemaOptions,
     case: &Case,
     bm: &mut [i32],
@@ -302,14 +302,6 @@ fn run_case(
         out.status = "tokenization does not round-trip".into();
         return Ok(out);
     }
-    let compiler = GrammarCompiler::new(
-        tok.clone(),
-        CompilerOptions {
-            max_threads: threads,
-            cache_enabled: false,
-            ..Default::default()
-        },
-    );
     let t = Instant::now();
     let compiled = compiler
         .compile_json_schema(&case.schema, opts)
@@ -450,6 +442,16 @@ fn schema_run(o: &Opts) -> Result<()> {
         opts.strict_mode,
         opts.any_whitespace
     );
+    // One compiler for the run, as an engine keeps one per tokenizer; no cache, so every
+    // schema is compiled from scratch.
+    let compiler = GrammarCompiler::new(
+        tok.clone(),
+        CompilerOptions {
+            max_threads: threads,
+            cache_enabled: false,
+            ..Default::default()
+        },
+    );
     // Warm-up outside the measurements: page in code paths and the allocator.
     {
         let mut bm = vec![0i32; tok.vocab_size().div_ceil(32)];
@@ -458,7 +460,7 @@ fn schema_run(o: &Opts) -> Result<()> {
             schema: r#"{"type":"object","properties":{"a":{"type":"string"}}}"#.into(),
             doc: r#"{"a":"b"}"#.into(),
         };
-        run_case(&tok, threads, &opts, &warm, &mut bm)?;
+        run_case(&tok, &compiler, &opts, &warm, &mut bm)?;
     }
     let total: usize = groups.iter().map(|(_, c)| c.len()).sum();
     let progress = !verbose && std::io::stderr().is_terminal();
@@ -469,7 +471,7 @@ fn schema_run(o: &Opts) -> Result<()> {
     for (subset, cases) in &groups {
         let mut rs = Vec::new();
         for case in cases {
-            let r = run_case(&tok, threads, &opts, case, &mut bm)?;
+            let r = run_case(&tok, &compiler, &opts, case, &mut bm)?;
             done += 1;
             if verbose {
                 let mut m = r.mask_us.clone();

@@ -265,6 +265,36 @@ pub(crate) struct BaseMask {
 }
 
 impl BaseMask {
+    /// The same classes for the same automaton under another rule index (a call-free rule's
+    /// classes depend only on its automaton; the index appears in the handoff threads).
+    pub fn renumbered(&self, from: KRule, to: KRule) -> BaseMask {
+        let handoffs = self
+            .handoffs
+            .iter()
+            .map(|(node, threads, esc)| {
+                let threads = threads
+                    .iter()
+                    .map(|t| {
+                        let mut t = *t;
+                        for f in &mut t.frames[..t.n as usize] {
+                            if f.0 == from {
+                                f.0 = to;
+                            }
+                        }
+                        t
+                    })
+                    .collect();
+                (*node, threads, *esc)
+            })
+            .collect();
+        BaseMask {
+            accepted: self.accepted.clone(),
+            uncertain: self.uncertain.clone(),
+            handoffs,
+            bits: self.bits.clone(),
+        }
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.bits.as_ref().map_or(0, |b| b.len() * 4)
             + (self.accepted.len() + self.uncertain.len()) * 8

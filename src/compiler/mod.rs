@@ -16,6 +16,7 @@
 //! ```
 
 pub(crate) mod mask;
+mod shared;
 pub(crate) mod vocab;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use mask::{BaseMask, CTX_DEPTH, Ctx, Parent, StateMask};
 
 /// Mask key: (rule, state, callers).
 type MaskKey = (KRule, u32, Ctx);
+use shared::SharedBases;
 use vocab::VocabIndex;
 
 /// Options of a [`GrammarCompiler`].
@@ -72,6 +74,9 @@ pub struct CompiledGrammar {
     masks: RwLock<HashMap<MaskKey, Arc<StateMask>>>,
     /// Caller-independent parts, per (rule, state).
     bases: RwLock<HashMap<(KRule, u32), Arc<BaseMask>>>,
+    /// Per rule: where its caller-independent parts are shared with other grammars.
+    shared_entries: Vec<Option<Arc<shared::Entry>>>,
+    shared: Arc<SharedBases>,
     mask_bytes: AtomicUsize,
 }
 
@@ -89,8 +94,10 @@ impl CompiledGrammar {
         grammar: Grammar,
         tokenizer: Arc<TokenizerInfo>,
         vocab: Arc<VocabIndex>,
+        shared: Arc<SharedBases>,
     ) -> Result<Self> {
         let automata = Automata::build(&grammar)?;
+        let shared_entries = automata.rules.iter().map(|d| shared.entry(d)).collect();
         Ok(CompiledGrammar {
             grammar,
             automata,
@@ -98,6 +105,8 @@ impl CompiledGrammar {
             tokenizer,
             masks: RwLock::new(HashMap::new()),
             bases: RwLock::new(HashMap::new()),
+            shared_entries,
+            shared,
             mask_bytes: AtomicUsize::new(0),
         })
     }
@@ -139,12 +148,29 @@ impl CompiledGrammar {
         if let Some(b) = self.bases.read().get(&(rule, state)) {
             return b.clone();
         }
-        let b = Arc::new(mask::classify_base(
-            &self.automata,
-            &self.vocab,
-            rule,
-            state,
-        ));
+        let entry = self.shared_entries[rule as usize].as_ref();
+        let found = entry.and_then(|e| e.read().get(&state).cloned());
+        let b = match found {
+            Some((k, b)) if k == rule => b,
+            Some((k, b)) => Arc::new(b.renumbered(k, rule)),
+            None => {
+                let b = Arc::new(mask::classify_base(
+                    &self.automata,
+                    &self.vocab,
+                    rule,
+                    state,
+                ));
+                if let Some(e) = entry
+                    && self.shared.memory_bytes() < shared::MAX_BYTES
+                {
+                    e.write().entry(state).or_insert_with(|| {
+                        self.shared.add_bytes(b.memory_bytes() + 64);
+                        (rule, b.clone())
+                    });
+                }
+                b
+            }
+        };
         let mut w = self.bases.write();
         w.entry((rule, state))
             .or_insert_with(|| {
@@ -264,6 +290,8 @@ struct Cache {
 pub struct GrammarCompiler {
     tokenizer: Arc<TokenizerInfo>,
     vocab: Arc<VocabIndex>,
+    /// Classes of call-free rules, shared by the grammars this compiler compiles.
+    shared: Arc<SharedBases>,
     options: CompilerOptions,
     cache: Mutex<Cache>,
 }
@@ -275,6 +303,7 @@ impl GrammarCompiler {
         GrammarCompiler {
             tokenizer,
             vocab,
+            shared: Arc::new(SharedBases::default()),
             options,
             cache: Mutex::new(Cache::default()),
         }
@@ -305,6 +334,7 @@ impl GrammarCompiler {
             grammar.clone(),
             self.tokenizer.clone(),
             self.vocab.clone(),
+            self.shared.clone(),
         )?);
         if self.options.precompute {
             cg.precompute(self.options.max_threads);
@@ -399,6 +429,7 @@ impl GrammarCompiler {
 
     /// Drops every cached grammar.
     pub fn clear_cache(&self) {
+        self.shared.clear();
         let mut c = self.cache.lock();
         c.map.clear();
         c.bytes = 0;
