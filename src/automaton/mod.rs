@@ -684,7 +684,8 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
     let mut seen = vec![0u32; nfa.states.len()];
     let mut mark = 1u32;
     let mut sets: Vec<Vec<u32>> = Vec::new();
-    let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut ids: FastMap<Vec<u32>, u32> = FastMap::default();
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ncls];
     let mut s0 = vec![start];
     closure(nfa, &mut s0, &mut seen, mark);
     ids.insert(s0.clone(), 0);
@@ -698,18 +699,23 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
         accept_v.push(set.binary_search(&accept).is_ok());
         let base = trans.len();
         trans.resize(base + ncls, DEAD);
-        for (cls, &rep) in reps.iter().enumerate() {
-            let mut tgt: Vec<u32> = Vec::new();
-            for &s in &set {
-                for &(lo, hi, to) in &nfa.states[s as usize].bytes {
-                    if lo <= rep && rep <= hi {
-                        tgt.push(to);
-                    }
+        // Targets per class, bucketed in one pass over the set's byte edges.
+        for b in &mut buckets {
+            b.clear();
+        }
+        for &s in &set {
+            for &(lo, hi, to) in &nfa.states[s as usize].bytes {
+                for b in &mut buckets[classes[lo as usize] as usize..=classes[hi as usize] as usize]
+                {
+                    b.push(to);
                 }
             }
-            if tgt.is_empty() {
+        }
+        for cls in 0..ncls {
+            if buckets[cls].is_empty() {
                 continue;
             }
+            let mut tgt = std::mem::take(&mut buckets[cls]);
             tgt.sort_unstable();
             tgt.dedup();
             mark += 1;
@@ -762,8 +768,43 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
     ))
 }
 
+/// A hash map with a fast non-cryptographic hasher (keys are automaton state sets built
+/// by the compiler, not attacker-chosen hash flooding material).
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Multiply-rotate hashing of machine words (the Fx hash).
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 fn intern(
-    ids: &mut HashMap<Vec<u32>, u32>,
+    ids: &mut FastMap<Vec<u32>, u32>,
     sets: &mut Vec<Vec<u32>>,
     set: Vec<u32>,
     name: &str,

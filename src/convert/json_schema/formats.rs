@@ -17,6 +17,7 @@
 use crate::convert::regex::{RegexOptions, regex_to_expr};
 use crate::error::Result;
 use crate::grammar::Expr;
+use std::collections::HashMap;
 
 use super::regular::{alt, seq};
 use super::strings::Rx;
@@ -171,7 +172,29 @@ fn uri_template() -> String {
 }
 
 /// The regular language of a format, `None` if the format is not supported.
+/// Format expressions built so far, by name: (language, length bound).
+type Built = HashMap<String, (Expr, Option<u64>)>;
+
 pub(crate) fn format_rx(name: &str) -> Option<Result<Rx>> {
+    let mk = |e: Result<Expr>, max_len: Option<u64>| -> Result<Rx> {
+        Ok(Rx::new(name.to_string(), true, e?, max_len))
+    };
+    // The expressions are constant per format: built once per process.
+    static BUILT: std::sync::OnceLock<parking_lot::Mutex<Built>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    if let Some((e, max_len)) = built.lock().get(name).cloned() {
+        return Some(mk(Ok(e), max_len));
+    }
+    let r = format_rx_uncached(name)?;
+    if let Ok(rx) = &r {
+        built
+            .lock()
+            .insert(name.to_string(), (rx.expr.clone(), rx.max_len));
+    }
+    Some(r)
+}
+
+fn format_rx_uncached(name: &str) -> Option<Result<Rx>> {
     let re = |s: String| regex_to_expr(&s, RegexOptions::default());
     let mk = |e: Result<Expr>, max_len: Option<u64>| -> Result<Rx> {
         Ok(Rx::new(name.to_string(), true, e?, max_len))

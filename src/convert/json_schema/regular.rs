@@ -906,20 +906,20 @@ fn push_seq(out: &mut Vec<Expr>, x: Expr) {
 /// An alternation, flattened; a single alternative is returned as is.
 pub(crate) fn alt(items: Vec<Expr>) -> Expr {
     let mut out: Vec<Expr> = Vec::new();
+    let mut seen: std::collections::HashSet<Expr> = std::collections::HashSet::new();
+    let mut push = |x: Expr, out: &mut Vec<Expr>| {
+        if seen.insert(x.clone()) {
+            out.push(x);
+        }
+    };
     for it in items {
         match it {
             Expr::Alt(v) => {
                 for x in v {
-                    if !out.contains(&x) {
-                        out.push(x);
-                    }
+                    push(x, &mut out);
                 }
             }
-            x => {
-                if !out.contains(&x) {
-                    out.push(x);
-                }
-            }
+            x => push(x, &mut out),
         }
     }
     if out.len() == 1 {
