@@ -118,6 +118,71 @@ pub(crate) struct Automata {
     pub rules: Vec<RuleDfa>,
     /// Lookahead assertion automata (no call edges).
     pub lookaheads: Vec<RuleDfa>,
+    /// Per rule, computed on first use: [`safe_depths`].
+    safe: Vec<std::sync::OnceLock<Vec<u8>>>,
+}
+
+/// Bytes of plain text: printable ASCII except `"` and `\` (what JSON strings, free text
+/// and most literals take without escaping).
+pub(crate) fn is_text_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
+}
+
+/// Per state of `d`: how many bytes of plain text ([`is_text_byte`]) the state surely
+/// takes, whatever they are, passing only through plain states (no end, no call) before
+/// the last byte; 255 means "at least 255". 0 for states that are not plain.
+fn safe_depths(d: &RuleDfa) -> Vec<u8> {
+    let n = d.num_states();
+    let mut text_classes: Vec<usize> = (0..=255u8)
+        .filter(|&b| is_text_byte(b))
+        .map(|b| d.classes[b as usize] as usize)
+        .collect();
+    text_classes.sort_unstable();
+    text_classes.dedup();
+    let mut f: Vec<u16> = (0..n).map(|s| if d.plain[s] { 255 } else { 0 }).collect();
+    let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for s in 0..n {
+        if !d.plain[s] {
+            continue;
+        }
+        for &c in &text_classes {
+            let t = d.trans[s * d.ncls + c];
+            if t != DEAD && d.plain[t as usize] {
+                preds[t as usize].push(s as u32);
+            }
+        }
+    }
+    let eval = |f: &[u16], s: usize| -> u16 {
+        let mut v = 255u16;
+        for &c in &text_classes {
+            let t = d.trans[s * d.ncls + c];
+            let x = if t == DEAD {
+                0
+            } else if !d.plain[t as usize] {
+                1
+            } else {
+                (1 + f[t as usize]).min(255)
+            };
+            v = v.min(x);
+        }
+        v
+    };
+    let mut work: Vec<u32> = (0..n as u32).filter(|&s| d.plain[s as usize]).collect();
+    let mut queued = vec![true; n];
+    while let Some(s) = work.pop() {
+        queued[s as usize] = false;
+        let v = eval(&f, s as usize);
+        if v < f[s as usize] {
+            f[s as usize] = v;
+            for &p in &preds[s as usize] {
+                if !queued[p as usize] {
+                    queued[p as usize] = true;
+                    work.push(p);
+                }
+            }
+        }
+    }
+    f.into_iter().map(|x| x as u8).collect()
 }
 
 impl Automata {
@@ -136,6 +201,11 @@ impl Automata {
             }
             None => Builder::new(g)?.run(),
         }
+    }
+
+    /// [`safe_depths`] of rule `r`, computed on first use.
+    pub fn safe_depth(&self, r: KRule, state: u32) -> u8 {
+        self.safe[r as usize].get_or_init(|| safe_depths(&self.rules[r as usize]))[state as usize]
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -329,6 +399,7 @@ impl<'g> Builder<'g> {
                 .collect();
         }
         let mut a = Automata {
+            safe: Vec::new(),
             rules: dfas,
             lookaheads: la_dfas,
         };
@@ -337,6 +408,9 @@ impl<'g> Builder<'g> {
             finish_flags(d);
         }
         first_sets(&mut a);
+        a.safe = (0..a.rules.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         Ok(a)
     }
 
@@ -1043,5 +1117,34 @@ fn first_sets(a: &mut Automata) {
     }
     for (d, f) in a.rules.iter_mut().zip(follow) {
         d.follow = f;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_depth_counts_down_a_bounded_text_run() {
+        let g = Grammar::from_ebnf(r#"root ::= [ -~]{0,3} "\n""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        let mut s = d.start;
+        let mut depths = Vec::new();
+        for _ in 0..4 {
+            depths.push(a.safe_depth(0, s));
+            s = d.next(s, b'a');
+            if s == DEAD {
+                break;
+            }
+        }
+        assert_eq!(depths, [3, 2, 1, 0]);
+        // An unbounded run (outlined into a loop rule of its own) is safe to any depth; the
+        // root, which calls it, is not plain where it calls.
+        let g = Grammar::from_ebnf(r#"root ::= [ -~]* "\n""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        assert_eq!(a.rules.len(), 2);
+        assert_eq!(a.safe_depth(1, a.rules[1].start), 255);
+        assert_eq!(a.safe_depth(0, a.rules[0].start), 0);
     }
 }

@@ -16,7 +16,7 @@
 use crate::automaton::{Automata, ByteSet, DEAD, KRule};
 use crate::parser::Parser;
 
-use super::vocab::VocabIndex;
+use super::vocab::{NOT_TEXT, VocabIndex};
 
 /// A set of token ids.
 #[derive(Debug, Clone)]
@@ -423,6 +423,17 @@ impl<'a> TrieWalk<'a> {
         self.a.rules[r as usize].plain[st as usize]
     }
 
+    /// Whether every token below trie node `c` (reached in rule `r` at state `ns`) is
+    /// accepted for sure: its continuations are plain text no longer than the state's safe
+    /// depth, so the walk below would only find accepted tokens.
+    #[inline]
+    fn all_text_accepted(&self, c: u32, r: KRule, ns: u32) -> bool {
+        let tail = self.vocab.text_tail[c as usize];
+        tail != NOT_TEXT
+            && self.vocab.trie[c as usize].first_child != u32::MAX
+            && tail <= self.a.safe_depth(r, ns)
+    }
+
     /// [`Self::node`] for a single simple thread, without the arena (the common case:
     /// inside strings, numbers and literals).
     fn node_single(&mut self, node: u32, t: Thread, escaped: bool) {
@@ -437,6 +448,9 @@ impl<'a> TrieWalk<'a> {
                 if escaped {
                     push_range(&mut self.uncertain, ch.lo, ch.hi);
                 }
+            } else if self.all_text_accepted(c, r, ns) {
+                // Every token below is plain text the state surely takes.
+                push_range(&mut self.accepted, ch.lo, ch.hi);
             } else {
                 push_range(&mut self.accepted, ch.lo, ch.here_end);
                 if ch.first_child != u32::MAX {

@@ -20,7 +20,14 @@ pub(crate) struct VocabIndex {
     pub stop_ids: Vec<u32>,
     /// Trie nodes; node 0 is the root (empty prefix).
     pub trie: Vec<TrieNode>,
+    /// Per trie node: when every token below it continues its prefix with plain text bytes
+    /// only ([`crate::automaton::is_text_byte`]), the longest such continuation (at most
+    /// 254); otherwise [`NOT_TEXT`].
+    pub text_tail: Vec<u8>,
 }
+
+/// [`VocabIndex::text_tail`] of a subtree with some byte that is not plain text.
+pub(crate) const NOT_TEXT: u8 = 255;
 
 /// One trie node: the prefix of its path.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +43,28 @@ pub(crate) struct TrieNode {
     pub lo: u32,
     pub here_end: u32,
     pub hi: u32,
+}
+
+/// [`VocabIndex::text_tail`] of every node. Children are created after their parents, so a
+/// reverse pass sees every child first.
+fn text_tails(trie: &[TrieNode]) -> Vec<u8> {
+    let mut tail = vec![0u8; trie.len()];
+    for n in (0..trie.len()).rev() {
+        let mut t = 0u8;
+        let mut c = trie[n].first_child;
+        while c != u32::MAX {
+            let ch = &trie[c as usize];
+            let sub = tail[c as usize];
+            if !crate::automaton::is_text_byte(ch.byte) || sub == NOT_TEXT || sub >= NOT_TEXT - 1 {
+                t = NOT_TEXT;
+                break;
+            }
+            t = t.max(sub + 1);
+            c = ch.next_sibling;
+        }
+        tail[n] = t;
+    }
+    tail
 }
 
 impl VocabIndex {
@@ -71,8 +100,10 @@ impl VocabIndex {
             pos_of,
             stop_ids,
             trie: Vec::new(),
+            text_tail: Vec::new(),
         };
         v.trie = v.build_trie();
+        v.text_tail = text_tails(&v.trie);
         v
     }
 
