@@ -204,8 +204,14 @@ impl Automata {
     }
 
     /// [`safe_depths`] of rule `r`, computed on first use.
+    pub fn safe_depths(&self, r: KRule) -> &[u8] {
+        self.safe[r as usize].get_or_init(|| safe_depths(&self.rules[r as usize]))
+    }
+
+    /// [`safe_depths`] of one state.
+    #[cfg(test)]
     pub fn safe_depth(&self, r: KRule, state: u32) -> u8 {
-        self.safe[r as usize].get_or_init(|| safe_depths(&self.rules[r as usize]))[state as usize]
+        self.safe_depths(r)[state as usize]
     }
 
     pub fn memory_bytes(&self) -> usize {

@@ -423,46 +423,47 @@ impl<'a> TrieWalk<'a> {
         self.a.rules[r as usize].plain[st as usize]
     }
 
-    /// Whether every token below trie node `c` (reached in rule `r` at state `ns`) is
-    /// accepted for sure: its continuations are plain text no longer than the state's safe
-    /// depth, so the walk below would only find accepted tokens.
-    #[inline]
-    fn all_text_accepted(&self, c: u32, r: KRule, ns: u32) -> bool {
-        let tail = self.vocab.text_tail[c as usize];
-        tail != NOT_TEXT
-            && self.vocab.trie[c as usize].first_child != u32::MAX
-            && tail <= self.a.safe_depth(r, ns)
-    }
-
     /// [`Self::node`] for a single simple thread, without the arena (the common case:
     /// inside strings, numbers and literals).
     fn node_single(&mut self, node: u32, t: Thread, escaped: bool) {
         let (r, st) = t.top();
-        let d = &self.a.rules[r as usize];
-        let trie = &self.vocab.trie;
+        self.plain_walk(node, &t, r, st, escaped);
+    }
+
+    /// [`Self::node_single`] with the top frame's state passed apart: below the top, the
+    /// thread does not change while it walks through plain states.
+    fn plain_walk(&mut self, node: u32, t: &Thread, r: KRule, st: u32, escaped: bool) {
+        let a = self.a;
+        let vocab = self.vocab;
+        let d = &a.rules[r as usize];
+        let safe = a.safe_depths(r);
+        let trie = &vocab.trie;
         let mut c = trie[node as usize].first_child;
         while c != u32::MAX {
-            let ch = trie[c as usize];
+            let ch = &trie[c as usize];
             let ns = d.next(st, ch.byte);
             if ns == DEAD {
                 if escaped {
                     push_range(&mut self.uncertain, ch.lo, ch.hi);
                 }
-            } else if self.all_text_accepted(c, r, ns) {
-                // Every token below is plain text the state surely takes.
-                push_range(&mut self.accepted, ch.lo, ch.hi);
             } else {
-                push_range(&mut self.accepted, ch.lo, ch.here_end);
-                if ch.first_child != u32::MAX {
-                    let mut t2 = t;
-                    t2.frames[t2.n as usize - 1].1 = ns;
-                    if self.simple(&t2) {
-                        self.node_single(c, t2, escaped);
-                    } else {
-                        let k = self.arena.len();
-                        self.arena.push(t2);
-                        self.node(c, k, k + 1, escaped, false);
-                        self.arena.truncate(k);
+                let tail = vocab.text_tail[c as usize];
+                if tail != NOT_TEXT && ch.first_child != u32::MAX && tail <= safe[ns as usize] {
+                    // Every token below is plain text the state surely takes.
+                    push_range(&mut self.accepted, ch.lo, ch.hi);
+                } else {
+                    push_range(&mut self.accepted, ch.lo, ch.here_end);
+                    if ch.first_child != u32::MAX {
+                        if d.plain[ns as usize] {
+                            self.plain_walk(c, t, r, ns, escaped);
+                        } else {
+                            let mut t2 = *t;
+                            t2.frames[t2.n as usize - 1].1 = ns;
+                            let k = self.arena.len();
+                            self.arena.push(t2);
+                            self.node(c, k, k + 1, escaped, false);
+                            self.arena.truncate(k);
+                        }
                     }
                 }
             }
