@@ -14,6 +14,7 @@
 //! Lookahead assertions `(= ...)` must be regular; they become call-free DFAs of their own.
 
 mod outline;
+pub(crate) mod text;
 
 use std::collections::HashMap;
 
@@ -118,71 +119,8 @@ pub(crate) struct Automata {
     pub rules: Vec<RuleDfa>,
     /// Lookahead assertion automata (no call edges).
     pub lookaheads: Vec<RuleDfa>,
-    /// Per rule, computed on first use: [`safe_depths`].
+    /// Per rule, computed on first use: [`text::safe_depths`].
     safe: Vec<std::sync::OnceLock<Vec<u8>>>,
-}
-
-/// Bytes of plain text: printable ASCII except `"` and `\` (what JSON strings, free text
-/// and most literals take without escaping).
-pub(crate) fn is_text_byte(b: u8) -> bool {
-    (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\'
-}
-
-/// Per state of `d`: how many bytes of plain text ([`is_text_byte`]) the state surely
-/// takes, whatever they are, passing only through plain states (no end, no call) before
-/// the last byte; 255 means "at least 255". 0 for states that are not plain.
-fn safe_depths(d: &RuleDfa) -> Vec<u8> {
-    let n = d.num_states();
-    let mut text_classes: Vec<usize> = (0..=255u8)
-        .filter(|&b| is_text_byte(b))
-        .map(|b| d.classes[b as usize] as usize)
-        .collect();
-    text_classes.sort_unstable();
-    text_classes.dedup();
-    let mut f: Vec<u16> = (0..n).map(|s| if d.plain[s] { 255 } else { 0 }).collect();
-    let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for s in 0..n {
-        if !d.plain[s] {
-            continue;
-        }
-        for &c in &text_classes {
-            let t = d.trans[s * d.ncls + c];
-            if t != DEAD && d.plain[t as usize] {
-                preds[t as usize].push(s as u32);
-            }
-        }
-    }
-    let eval = |f: &[u16], s: usize| -> u16 {
-        let mut v = 255u16;
-        for &c in &text_classes {
-            let t = d.trans[s * d.ncls + c];
-            let x = if t == DEAD {
-                0
-            } else if !d.plain[t as usize] {
-                1
-            } else {
-                (1 + f[t as usize]).min(255)
-            };
-            v = v.min(x);
-        }
-        v
-    };
-    let mut work: Vec<u32> = (0..n as u32).filter(|&s| d.plain[s as usize]).collect();
-    let mut queued = vec![true; n];
-    while let Some(s) = work.pop() {
-        queued[s as usize] = false;
-        let v = eval(&f, s as usize);
-        if v < f[s as usize] {
-            f[s as usize] = v;
-            for &p in &preds[s as usize] {
-                if !queued[p as usize] {
-                    queued[p as usize] = true;
-                    work.push(p);
-                }
-            }
-        }
-    }
-    f.into_iter().map(|x| x as u8).collect()
 }
 
 impl Automata {
@@ -203,12 +141,12 @@ impl Automata {
         }
     }
 
-    /// [`safe_depths`] of rule `r`, computed on first use.
+    /// [`text::safe_depths`] of rule `r`, computed on first use.
     pub fn safe_depths(&self, r: KRule) -> &[u8] {
-        self.safe[r as usize].get_or_init(|| safe_depths(&self.rules[r as usize]))
+        self.safe[r as usize].get_or_init(|| text::safe_depths(&self.rules[r as usize]))
     }
 
-    /// [`safe_depths`] of one state.
+    /// [`text::safe_depths`] of one state.
     #[cfg(test)]
     pub fn safe_depth(&self, r: KRule, state: u32) -> u8 {
         self.safe_depths(r)[state as usize]
@@ -1132,7 +1070,7 @@ mod tests {
 
     #[test]
     fn safe_depth_counts_down_a_bounded_text_run() {
-        let g = Grammar::from_ebnf(r#"root ::= [ -~]{0,3} "\n""#, "root").unwrap();
+        let g = Grammar::from_ebnf(r#"root ::= [^\x00-\x1f"\\]{0,3} "\n""#, "root").unwrap();
         let a = Automata::build(&g).unwrap();
         let d = &a.rules[0];
         let mut s = d.start;
@@ -1145,9 +1083,13 @@ mod tests {
             }
         }
         assert_eq!(depths, [3, 2, 1, 0]);
+        // Only ASCII: some safe characters are refused, so nothing is sure.
+        let g = Grammar::from_ebnf(r#"root ::= [ -~]{0,3} "\n""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        assert_eq!(a.safe_depth(0, a.rules[0].start), 0);
         // An unbounded run (outlined into a loop rule of its own) is safe to any depth; the
         // root, which calls it, is not plain where it calls.
-        let g = Grammar::from_ebnf(r#"root ::= [ -~]* "\n""#, "root").unwrap();
+        let g = Grammar::from_ebnf(r#"root ::= [^\x00-\x1f"\\]* "\n""#, "root").unwrap();
         let a = Automata::build(&g).unwrap();
         assert_eq!(a.rules.len(), 2);
         assert_eq!(a.safe_depth(1, a.rules[1].start), 255);

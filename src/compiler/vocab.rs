@@ -3,6 +3,7 @@
 //! them, plus the explicit byte trie over them. Every trie node covers a contiguous range
 //! of sorted positions (its subtree), so a rejected prefix rejects a whole range at once.
 
+use crate::automaton::text::Phase;
 use crate::tokenizer::TokenizerInfo;
 
 /// Sorted text tokens of one tokenizer, shared by every grammar compiled for it.
@@ -20,9 +21,10 @@ pub(crate) struct VocabIndex {
     pub stop_ids: Vec<u32>,
     /// Trie nodes; node 0 is the root (empty prefix).
     pub trie: Vec<TrieNode>,
-    /// Per trie node: when every token below it continues its prefix with plain text bytes
-    /// only ([`crate::automaton::is_text_byte`]), the longest such continuation (at most
-    /// 254); otherwise [`NOT_TEXT`].
+    /// Per trie node: when the node's prefix is safe text ending at a character boundary
+    /// and every token below continues it with safe text only
+    /// ([`crate::automaton::text`]), the most characters such a continuation starts (at
+    /// most 254); otherwise [`NOT_TEXT`].
     pub text_tail: Vec<u8>,
 }
 
@@ -45,26 +47,44 @@ pub(crate) struct TrieNode {
     pub hi: u32,
 }
 
-/// [`VocabIndex::text_tail`] of every node. Children are created after their parents, so a
-/// reverse pass sees every child first.
+/// [`VocabIndex::text_tail`] of every node. Children are created after their parents, so
+/// phases flow forward and subtree facts flow backward through the node order.
 fn text_tails(trie: &[TrieNode]) -> Vec<u8> {
-    let mut tail = vec![0u8; trie.len()];
-    for n in (0..trie.len()).rev() {
-        let mut t = 0u8;
-        let mut c = trie[n].first_child;
+    let n = trie.len();
+    let mut phase: Vec<Option<Phase>> = vec![None; n];
+    phase[0] = Some(Phase::Boundary);
+    for p in 0..n {
+        let mut c = trie[p].first_child;
         while c != u32::MAX {
-            let ch = &trie[c as usize];
-            let sub = tail[c as usize];
-            if !crate::automaton::is_text_byte(ch.byte) || sub == NOT_TEXT || sub >= NOT_TEXT - 1 {
-                t = NOT_TEXT;
-                break;
-            }
-            t = t.max(sub + 1);
-            c = ch.next_sibling;
+            phase[c as usize] = phase[p].and_then(|ph| ph.step(trie[c as usize].byte));
+            c = trie[c as usize].next_sibling;
         }
-        tail[n] = t;
     }
-    tail
+    // chars[n]: most characters started below n when all continuations are safe text.
+    let mut chars: Vec<u16> = vec![0; n];
+    let mut ok = vec![true; n];
+    for p in (0..n).rev() {
+        let mut c = trie[p].first_child;
+        while c != u32::MAX {
+            let ci = c as usize;
+            if phase[ci].is_none() || !ok[ci] {
+                ok[p] = false;
+            } else {
+                let starts = (phase[p] == Some(Phase::Boundary)) as u16;
+                chars[p] = chars[p].max((chars[ci] + starts).min(NOT_TEXT as u16));
+            }
+            c = trie[ci].next_sibling;
+        }
+    }
+    (0..n)
+        .map(|i| {
+            if ok[i] && phase[i] == Some(Phase::Boundary) && chars[i] < NOT_TEXT as u16 {
+                chars[i] as u8
+            } else {
+                NOT_TEXT
+            }
+        })
+        .collect()
 }
 
 impl VocabIndex {
