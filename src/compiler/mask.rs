@@ -182,8 +182,7 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     w.arena.push(t);
     w.node(0, 0, 1, false, true);
     let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
-    let bits = (count > vocab.words())
-        .then(|| to_bits(vocab, w.accepted.iter().flat_map(|&(lo, hi)| lo..hi)));
+    let bits = (count > vocab.words()).then(|| ranges_to_bits(vocab, &w.accepted, count));
     BaseMask {
         accepted: w.accepted,
         uncertain: w.uncertain,
@@ -228,7 +227,7 @@ pub(crate) fn classify(
             }
             TokenSet::Bits(bits)
         }
-        None if count > vocab.words() => TokenSet::Bits(to_bits(vocab, positions())),
+        None if count > vocab.words() => TokenSet::Bits(ranges_to_bits(vocab, &accepted, count)),
         None => {
             let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
             ids.sort_unstable();
@@ -242,6 +241,30 @@ pub(crate) fn classify(
         accepted_pos: pos,
         uncertain,
     }
+}
+
+/// The tokens at the sorted positions of `ranges` (sorted, disjoint, `count` positions in
+/// all) as a bitmask over ids; when they are most of the vocabulary, by clearing the gaps
+/// from the mask of all text tokens instead of setting every position.
+fn ranges_to_bits(vocab: &VocabIndex, ranges: &[(u32, u32)], count: usize) -> Vec<u32> {
+    if count * 2 <= vocab.len() {
+        return to_bits(vocab, ranges.iter().flat_map(|&(lo, hi)| lo..hi));
+    }
+    let mut bits = vocab.text_bits.clone();
+    let mut next = 0u32;
+    let gaps = ranges
+        .iter()
+        .map(|&(lo, hi)| {
+            let g = next..lo;
+            next = next.max(hi);
+            g
+        })
+        .collect::<Vec<_>>();
+    for p in gaps.into_iter().flatten().chain(next..vocab.len() as u32) {
+        let id = vocab.ids[p as usize];
+        bits[(id / 32) as usize] &= !(1 << (id % 32));
+    }
+    bits
 }
 
 fn to_bits(vocab: &VocabIndex, positions: impl Iterator<Item = u32>) -> Vec<u32> {

@@ -26,6 +26,8 @@ pub(crate) struct VocabIndex {
     /// ([`crate::automaton::text`]), the most characters such a continuation starts (at
     /// most 254); otherwise [`NOT_TEXT`].
     pub text_tail: Vec<u8>,
+    /// Every text token, as a bitmask over ids.
+    pub text_bits: Vec<u32>,
 }
 
 /// [`VocabIndex::text_tail`] of a subtree with some byte that is not plain text.
@@ -121,7 +123,13 @@ impl VocabIndex {
             stop_ids,
             trie: Vec::new(),
             text_tail: Vec::new(),
+            text_bits: Vec::new(),
         };
+        let mut bits = vec![0u32; v.words()];
+        for &id in &v.ids {
+            bits[(id / 32) as usize] |= 1 << (id % 32);
+        }
+        v.text_bits = bits;
         v.trie = v.build_trie();
         v.text_tail = text_tails(&v.trie);
         v
