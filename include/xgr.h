@@ -153,7 +153,8 @@ typedef enum {
      */
     XGR_RELAX_IGNORE_UNIQUE_ITEMS = 2,
     /**
-     * Unknown or unsupported `format` values are ignored (any string is accepted).
+     * Defined but inexpressible `format` values (`regex`, `idn-email`, `idn-hostname`) are
+     * ignored (any string is accepted). Names no draft defines never constrain.
      */
     XGR_RELAX_IGNORE_UNSUPPORTED_FORMATS = 4,
 } xgr_relax;

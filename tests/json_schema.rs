@@ -498,12 +498,24 @@ fn errors_and_limits() {
         "{}",
         e.message()
     );
+    // A format the specification defines but no automaton expresses: refused.
     let e = grammar_from_json_schema(
-        &json!({"type": "string", "format": "made-up"}).to_string(),
+        &json!({"type": "string", "format": "idn-email"}).to_string(),
         &o,
     )
     .unwrap_err();
-    assert!(e.message().contains("made-up"), "{}", e.message());
+    assert!(
+        e.message().contains("idn-email") && e.message().contains("/format"),
+        "{}",
+        e.message()
+    );
+    // A name no draft defines is an annotation: any string.
+    check(
+        &json!({"type": "string", "format": "made-up"}),
+        &o,
+        &["\"x\"", "\"\""],
+        &["1"],
+    );
     let relaxed = JsonSchemaOptions {
         relax: vec![
             Relaxation::IgnoreUnsupportedFormats,
@@ -512,7 +524,7 @@ fn errors_and_limits() {
         ..spec()
     };
     check(
-        &json!({"type": "string", "format": "made-up"}),
+        &json!({"type": "string", "format": "idn-email"}),
         &relaxed,
         &["\"x\""],
         &["1"],
@@ -640,7 +652,7 @@ fn test_suite_draft2020_12() {
 
 /// Measured pass rates (keep just below; raise when coverage improves).
 const TEST_SUITE_FLOOR: f64 = 85.0;
-const BENCH_SAMPLE_FLOOR: f64 = 95.0;
+const BENCH_SAMPLE_FLOOR: f64 = 98.0;
 
 #[test]
 fn jsonschemabench_sample() {

@@ -59,7 +59,8 @@ pub enum xgr_relax {
     OneOfAsAnyOf = 1,
     /// `uniqueItems: true` is ignored (duplicate items are accepted).
     IgnoreUniqueItems = 2,
-    /// Unknown or unsupported `format` values are ignored (any string is accepted).
+    /// Defined but inexpressible `format` values (`regex`, `idn-email`, `idn-hostname`) are
+    /// ignored (any string is accepted). Names no draft defines never constrain.
     IgnoreUnsupportedFormats = 4,
 }
 

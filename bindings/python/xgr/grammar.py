@@ -30,7 +30,7 @@ RELAXATIONS = {
     "one_of_as_any_of": 1,
     # uniqueItems: true is ignored (duplicate items are accepted).
     "ignore_unique_items": 2,
-    # Unknown or unsupported format values are ignored (any string is accepted).
+    # Defined but inexpressible formats (regex, idn-email, idn-hostname) are ignored.
     "ignore_unsupported_formats": 4,
 }
 

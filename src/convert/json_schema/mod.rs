@@ -95,8 +95,9 @@ pub enum Relaxation {
     OneOfAsAnyOf,
     /// `uniqueItems: true` is ignored (duplicate items are accepted).
     IgnoreUniqueItems,
-    /// Unknown or unsupported `format` values are ignored (any string is accepted), as the
-    /// specification's default "format as annotation" behaviour.
+    /// Formats the specification defines but no automaton here expresses (`regex`,
+    /// `idn-email`, `idn-hostname`) are ignored (any string is accepted). Names no draft
+    /// defines are annotations and never constrain, with or without this.
     IgnoreUnsupportedFormats,
 }
 
