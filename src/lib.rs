@@ -8,6 +8,7 @@ pub mod convert;
 pub mod cuda;
 pub mod error;
 pub mod ffi;
+pub(crate) mod fxhash;
 pub mod grammar;
 pub mod matcher;
 pub(crate) mod parser;

@@ -3,6 +3,8 @@
 //! vocabulary on a fork), and stop tokens appear exactly where the grammar can end.
 mod common;
 
+use common::oracle::{mask_of, oracle};
+
 use std::sync::Arc;
 
 use rand::rngs::SmallRng;
@@ -134,33 +136,6 @@ fn grammar(name: &str, src: &str) -> Grammar {
     } else {
         Grammar::from_ebnf(src, "root").unwrap_or_else(|e| panic!("{name}: {e}"))
     }
-}
-
-fn mask_of(m: &mut GrammarMatcher) -> Vec<u32> {
-    let mut bm = vec![0i32; m.bitmask_words()];
-    m.fill_next_token_bitmask(&mut bm).unwrap();
-    for (w, &word) in bm.iter().enumerate() {
-        for bit in 0..32 {
-            if word as u32 & (1 << bit) != 0 {
-                assert!(w * 32 + bit < m.vocab_size(), "bit past vocab_size set");
-            }
-        }
-    }
-    (0..m.vocab_size() as u32)
-        .filter(|&i| bm[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0)
-        .collect()
-}
-
-fn oracle(m: &GrammarMatcher) -> Vec<u32> {
-    let mut f = m.fork();
-    let mut out = Vec::new();
-    for t in 0..m.vocab_size() as u32 {
-        if f.accept_token(t).unwrap() {
-            out.push(t);
-            f.rollback(1).unwrap();
-        }
-    }
-    out
 }
 
 fn check_tokenizer(name: &str, walks: usize, steps: usize) {

@@ -4,6 +4,8 @@
 //! brute-force oracle (every token tried on a fork).
 mod common;
 
+use common::oracle::{mask_of, oracle};
+
 use std::sync::Arc;
 
 use rand::rngs::SmallRng;
@@ -536,26 +538,6 @@ fn bad_input() {
 }
 
 // ------------------------------------------------------------ token-level walks with oracle
-
-fn mask_of(m: &mut GrammarMatcher) -> Vec<u32> {
-    let mut bm = vec![0i32; m.bitmask_words()];
-    m.fill_next_token_bitmask(&mut bm).unwrap();
-    (0..m.vocab_size() as u32)
-        .filter(|&i| bm[(i / 32) as usize] as u32 & (1 << (i % 32)) != 0)
-        .collect()
-}
-
-fn oracle(m: &GrammarMatcher) -> Vec<u32> {
-    let mut f = m.fork();
-    let mut out = Vec::new();
-    for t in 0..m.vocab_size() as u32 {
-        if f.accept_token(t).unwrap() {
-            out.push(t);
-            f.rollback(1).unwrap();
-        }
-    }
-    out
-}
 
 /// Walks that follow `target` (greedy longest token that continues it), sometimes taking a
 /// random allowed token instead; every mask is compared with the oracle.

@@ -19,6 +19,7 @@ pub(crate) mod text;
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::fxhash::FxHashMap;
 use crate::grammar::{Expr, Grammar, RuleId};
 
 /// Marks a missing transition.
@@ -702,7 +703,7 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
     let mut seen = vec![0u32; nfa.states.len()];
     let mut mark = 1u32;
     let mut sets: Vec<Vec<u32>> = Vec::new();
-    let mut ids: FastMap<Vec<u32>, u32> = FastMap::default();
+    let mut ids: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
     let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ncls];
     let mut s0 = vec![start];
     closure(nfa, &mut s0, &mut seen, mark);
@@ -786,43 +787,8 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
     ))
 }
 
-/// A hash map with a fast non-cryptographic hasher (keys are automaton state sets built
-/// by the compiler, not attacker-chosen hash flooding material).
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-
-/// Multiply-rotate hashing of machine words (the Fx hash).
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(i as u64);
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 fn intern(
-    ids: &mut FastMap<Vec<u32>, u32>,
+    ids: &mut FxHashMap<Vec<u32>, u32>,
     sets: &mut Vec<Vec<u32>>,
     set: Vec<u32>,
     name: &str,
