@@ -331,6 +331,33 @@ fn combinators() {
 }
 
 #[test]
+fn keywords_follow_the_declared_draft() {
+    let o = spec();
+    let cond = |draft: &str| {
+        json!({
+            "$schema": draft,
+            "type": "object",
+            "if": {"properties": {"kind": {"const": "a"}}},
+            "then": {"required": ["x"]}
+        })
+    };
+    // Draft 7 and later: `if`/`then` apply.
+    check(
+        &cond("http://json-schema.org/draft-07/schema#"),
+        &o,
+        &[r#"{"kind":"a","x":1}"#, r#"{"kind":"b"}"#],
+        &[r#"{"kind":"a"}"#],
+    );
+    // Draft 4 does not know them: they constrain nothing.
+    check(
+        &cond("http://json-schema.org/draft-04/schema#"),
+        &o,
+        &[r#"{"kind":"a"}"#, r#"{"kind":"b"}"#],
+        &["[]"],
+    );
+}
+
+#[test]
 fn refs_and_recursion() {
     let o = spec();
     let s = json!({"$defs": {"node": {"type": "object", "properties": {"v": {"type": "integer"}, "next": {"$ref": "#/$defs/node"}}, "required": ["v"], "additionalProperties": false}}, "$ref": "#/$defs/node"});

@@ -239,7 +239,10 @@ impl<'a> Ctx<'a> {
             })?;
             n = self.and_norm(&n, &x, ptr)?;
         }
-        if let Some(i) = self.sub(m, "if", ptr)? {
+        // `if`/`then`/`else` came with draft 7; earlier drafts ignore them as unknown words.
+        if draft >= Draft::D7
+            && let Some(i) = self.sub(m, "if", ptr)?
+        {
             let t = self.sub(m, "then", ptr)?.unwrap_or(ANY);
             let e = self.sub(m, "else", ptr)?.unwrap_or(ANY);
             let pos = self.and(&[i, t], ptr);
