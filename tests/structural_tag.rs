@@ -4,6 +4,8 @@
 //! brute-force oracle (every token tried on a fork).
 mod common;
 
+use common::bytes::byte_compiler;
+
 use common::oracle::{mask_of, oracle};
 
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 use xgr::convert::structural_tag::{
     StructuralTagItem, grammar_from_structural_tag, grammar_from_structural_tag_items,
 };
-use xgr::tokenizer::{TokenizerInfo, TokenizerOptions, VocabType};
+use xgr::tokenizer::TokenizerInfo;
 use xgr::{
     CompiledGrammar, CompilerOptions, ErrorKind, Grammar, GrammarCompiler, GrammarMatcher,
     MatcherOptions,
@@ -22,18 +24,6 @@ use xgr::{
 
 fn st(format: Value) -> String {
     json!({"type": "structural_tag", "format": format}).to_string()
-}
-
-/// Ids 0-255 are the bytes, 256 is the stop token.
-fn byte_compiler() -> GrammarCompiler {
-    let mut v: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
-    v.push(b"</s>".to_vec());
-    let opts = TokenizerOptions {
-        stop_token_ids: Some(vec![256]),
-        ..Default::default()
-    };
-    let t = TokenizerInfo::from_vocab(&v, VocabType::Raw, &opts).unwrap();
-    GrammarCompiler::new(Arc::new(t), CompilerOptions::default())
 }
 
 fn accepts(cg: &Arc<CompiledGrammar>, s: &str) -> bool {

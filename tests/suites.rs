@@ -1,11 +1,11 @@
 //! Runs the data-driven suites in `tests/data/suites/*.toml` through the Rust API.
+mod common;
+
+use common::bytes::byte_compiler;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use xgr::tokenizer::{TokenizerInfo, TokenizerOptions, VocabType};
-use xgr::{
-    CompilerOptions, Grammar, GrammarCompiler, GrammarMatcher, JsonSchemaOptions, MatcherOptions,
-};
+use xgr::{Grammar, GrammarCompiler, GrammarMatcher, JsonSchemaOptions, MatcherOptions};
 
 #[derive(Deserialize)]
 struct Suite {
@@ -26,18 +26,6 @@ struct Case {
     #[serde(default)]
     reject: Vec<String>,
     error: Option<String>,
-}
-
-/// Ids 0-255 are the bytes, 256 is the stop token.
-fn byte_compiler() -> GrammarCompiler {
-    let mut v: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
-    v.push(b"</s>".to_vec());
-    let opts = TokenizerOptions {
-        stop_token_ids: Some(vec![256]),
-        ..Default::default()
-    };
-    let t = TokenizerInfo::from_vocab(&v, VocabType::Raw, &opts).unwrap();
-    GrammarCompiler::new(Arc::new(t), CompilerOptions::default())
 }
 
 /// A TOML string as is; a TOML table or array as the JSON text it stands for.

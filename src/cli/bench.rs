@@ -374,10 +374,6 @@ fn summarize(rs: &[(String, Outcome)]) -> Summary {
     }
 }
 
-fn json_str(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
-}
-
 fn schema_run(o: &Opts) -> Result<()> {
     let tk_name = o.get("tokenizer").unwrap_or("llama3-128k");
     let tok = load_tokenizer(tk_name)?;
@@ -537,49 +533,36 @@ fn schema_run(o: &Opts) -> Result<()> {
         s.later.p50,
         s.later.p99
     );
-    let failed: Vec<String> = all
+    let r3 = |x: f64| (x * 1e3).round() / 1e3;
+    let r2 = |x: f64| (x * 1e2).round() / 1e2;
+    let failed: serde_json::Map<String, serde_json::Value> = all
         .iter()
         .filter(|(_, r)| r.status != "ok")
-        .map(|(n, r)| format!("{}:{}", json_str(n), json_str(&r.status)))
+        .map(|(n, r)| (n.clone(), r.status.clone().into()))
         .collect();
-    let per_subset: Vec<String> = rows
+    let per_subset: serde_json::Map<String, serde_json::Value> = rows
         .iter()
         .map(|(n, r)| {
-            format!(
-                "{}:{{\"schemas\":{},\"ok\":{},\"compile_ms_p50\":{:.3},\"compile_ms_p99\":{:.3},\"mask_us_p50\":{:.2},\"mask_us_p99\":{:.2}}}",
-                json_str(n),
-                r.schemas,
-                r.ok,
-                r.compile.p50,
-                r.compile.p99,
-                r.mask.p50,
-                r.mask.p99
-            )
+            let v = serde_json::json!({
+                "schemas": r.schemas, "ok": r.ok,
+                "compile_ms_p50": r3(r.compile.p50), "compile_ms_p99": r3(r.compile.p99),
+                "mask_us_p50": r2(r.mask.p50), "mask_us_p99": r2(r.mask.p99),
+            });
+            (n.clone(), v)
         })
         .collect();
-    println!(
-        "JSON {{\"engine\":\"xgr\",\"tokenizer\":{},\"vocab\":{},\"schemas\":{},\"ok\":{},\"failed\":{{{}}},\"tokens\":{},\"compile_ms_p50\":{:.3},\"compile_ms_p90\":{:.3},\"compile_ms_p99\":{:.3},\"compile_ms_max\":{:.3},\"mask_us_p50\":{:.2},\"mask_us_p90\":{:.2},\"mask_us_p99\":{:.2},\"mask_us_p999\":{:.2},\"mask_us_mean\":{:.2},\"mask_us_max\":{:.2},\"first_mask_us_p50\":{:.2},\"first_mask_us_p99\":{:.2},\"later_mask_us_p50\":{:.2},\"later_mask_us_p99\":{:.2},\"subsets\":{{{}}}}}",
-        json_str(tk_name),
-        tok.vocab_size(),
-        s.schemas,
-        s.ok,
-        failed.join(","),
-        s.tokens,
-        s.compile.p50,
-        s.compile.p90,
-        s.compile.p99,
-        s.compile.max,
-        s.mask.p50,
-        s.mask.p90,
-        s.mask.p99,
-        s.mask.p999,
-        s.mask.mean,
-        s.mask.max,
-        s.first.p50,
-        s.first.p99,
-        s.later.p50,
-        s.later.p99,
-        per_subset.join(",")
-    );
+    let line = serde_json::json!({
+        "engine": "xgr", "tokenizer": tk_name, "vocab": tok.vocab_size(),
+        "schemas": s.schemas, "ok": s.ok, "failed": failed, "tokens": s.tokens,
+        "compile_ms_p50": r3(s.compile.p50), "compile_ms_p90": r3(s.compile.p90),
+        "compile_ms_p99": r3(s.compile.p99), "compile_ms_max": r3(s.compile.max),
+        "mask_us_p50": r2(s.mask.p50), "mask_us_p90": r2(s.mask.p90),
+        "mask_us_p99": r2(s.mask.p99), "mask_us_p999": r2(s.mask.p999),
+        "mask_us_mean": r2(s.mask.mean), "mask_us_max": r2(s.mask.max),
+        "first_mask_us_p50": r2(s.first.p50), "first_mask_us_p99": r2(s.first.p99),
+        "later_mask_us_p50": r2(s.later.p50), "later_mask_us_p99": r2(s.later.p99),
+        "subsets": per_subset,
+    });
+    println!("JSON {line}");
     Ok(())
 }

@@ -1,3 +1,4 @@
 #![allow(dead_code)]
+pub mod bytes;
 pub mod oracle;
 pub mod tokenizers;
