@@ -123,6 +123,17 @@ name ::= [A-Z] [a-z]*"#,
         "schema:short_string",
         r#"{"type": "string", "maxLength": 20}"#,
     ),
+    // Pattern and format strings: loops and counted runs over one byte class, `.` (which
+    // leaves out U+2028 and U+2029), text ending inside a character.
+    (
+        "schema:patterns",
+        r#"{"type": "object", "properties": {"u": {"type": "string", "format": "uri"},
+            "w": {"type": "string", "pattern": "^[\\w\\-\\.\\s]+$"},
+            "t": {"type": "string", "pattern": "^.{2,30}$"},
+            "k": {"type": "string", "pattern": "^[a-z]{1,12}$"}},
+            "required": ["u", "w", "t", "k"]}"#,
+    ),
+    ("re:runs", r"[\w.-]+(/[\w.~%-]*)*|[^\n]{0,24}"),
 ];
 
 fn grammar(name: &str, src: &str) -> Grammar {

@@ -14,6 +14,7 @@
 //! Lookahead assertions `(= ...)` must be regular; they become call-free DFAs of their own.
 
 mod outline;
+pub(crate) mod runs;
 pub(crate) mod text;
 
 use std::collections::HashMap;
@@ -122,6 +123,10 @@ pub(crate) struct Automata {
     pub lookaheads: Vec<RuleDfa>,
     /// Per rule, computed on first use: [`text::safe_depths`].
     safe: Vec<std::sync::OnceLock<Vec<u8>>>,
+    /// Per rule, computed on first use: [`text::inside_depths`].
+    inside: Vec<std::sync::OnceLock<Vec<[u8; text::INSIDE.len()]>>>,
+    /// Per rule, computed on first use: [`runs::runs`].
+    runs: Vec<std::sync::OnceLock<Vec<runs::Run>>>,
 }
 
 impl Automata {
@@ -145,6 +150,17 @@ impl Automata {
     /// [`text::safe_depths`] of rule `r`, computed on first use.
     pub fn safe_depths(&self, r: KRule) -> &[u8] {
         self.safe[r as usize].get_or_init(|| text::safe_depths(&self.rules[r as usize]))
+    }
+
+    /// [`text::inside_depths`] of rule `r`, computed on first use.
+    pub fn inside_depths(&self, r: KRule) -> &[[u8; text::INSIDE.len()]] {
+        self.inside[r as usize]
+            .get_or_init(|| text::inside_depths(&self.rules[r as usize], self.safe_depths(r)))
+    }
+
+    /// [`runs::runs`] of rule `r`, computed on first use.
+    pub fn runs(&self, r: KRule) -> &[runs::Run] {
+        self.runs[r as usize].get_or_init(|| runs::runs(&self.rules[r as usize]))
     }
 
     /// [`text::safe_depths`] of one state.
@@ -345,6 +361,8 @@ impl<'g> Builder<'g> {
         }
         let mut a = Automata {
             safe: Vec::new(),
+            runs: Vec::new(),
+            inside: Vec::new(),
             rules: dfas,
             lookaheads: la_dfas,
         };
@@ -354,6 +372,12 @@ impl<'g> Builder<'g> {
         }
         first_sets(&mut a);
         a.safe = (0..a.rules.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
+        a.runs = (0..a.rules.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
+        a.inside = (0..a.rules.len())
             .map(|_| std::sync::OnceLock::new())
             .collect();
         Ok(a)
@@ -1060,5 +1084,44 @@ mod tests {
         assert_eq!(a.rules.len(), 2);
         assert_eq!(a.safe_depth(1, a.rules[1].start), 255);
         assert_eq!(a.safe_depth(0, a.rules[0].start), 0);
+    }
+
+    #[test]
+    fn runs_follow_one_byte_class() {
+        // A counted run counts down; the class is the bytes that lead on.
+        let g = Grammar::from_ebnf(r#"root ::= [0-9]{3} "-" [a-z]+ "!""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        let digits: runs::ByteClass = (b'0'..=b'9').map(runs::class_bit).fold(0, |x, y| x | y);
+        let mut s = d.start;
+        let mut depths = Vec::new();
+        for _ in 0..3 {
+            let r = a.runs(0)[s as usize];
+            assert_eq!(r.class, digits);
+            depths.push(r.depth);
+            s = d.next(s, b'7');
+        }
+        assert_eq!(depths, [3, 2, 1]);
+        // A loop never ends.
+        let s = d.next(d.next(s, b'-'), b'q');
+        let r = a.runs(0)[s as usize];
+        let lower: runs::ByteClass = (b'a'..=b'z').map(runs::class_bit).fold(0, |x, y| x | y);
+        assert_eq!((r.class, r.depth), (lower, 255));
+    }
+
+    #[test]
+    fn inside_depths_complete_the_character() {
+        // After the first byte of a three-byte character in a bounded text run, every
+        // completion lands two characters short of the bound.
+        let g = Grammar::from_ebnf(r#"root ::= [^\x00-\x1f"\\]{0,3} "\n""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        let s = d.next(d.start, 0xe4);
+        let k = text::Phase::Boundary.step(0xe4).unwrap().index() as usize;
+        assert_eq!(a.inside_depths(0)[s as usize][k - 1], 1 + 2);
+        // `.`-like classes that leave out U+2028 still count as text.
+        let g = Grammar::from_regex(r"[^\n\r\x{2028}\x{2029}]{0,3}\n").unwrap();
+        let a = Automata::build(&g).unwrap();
+        assert_eq!(a.safe_depth(0, a.rules[0].start), 3);
     }
 }

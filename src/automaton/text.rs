@@ -1,6 +1,7 @@
 //! Plain text as the token walk's shortcut sees it: UTF-8 sequences of "safe" characters,
-//! every Unicode scalar value from U+0020 except `"` (U+0022), `\` (U+005C) and DEL
-//! (U+007F), which is what JSON strings and free text take without escaping.
+//! every Unicode scalar value from U+0020 except `"` (U+0022), `\` (U+005C), DEL
+//! (U+007F) and the line and paragraph separators U+2028 and U+2029: what JSON strings and
+//! free text take without escaping, and what a pattern's `.` takes.
 //!
 //! Two facts meet in the walk (`compiler/mask.rs`): for a trie node, the most characters the
 //! tokens below it add when every continuation is safe text ([`Phase`], used by the
@@ -15,19 +16,33 @@ use super::{DEAD, RuleDfa};
 pub(crate) enum Phase {
     /// At a character boundary.
     Boundary,
-    /// Inside a character: `n` more continuation bytes, the next one in `lo..=hi`.
-    Inside { n: u8, lo: u8, hi: u8 },
+    /// Inside a character: `n` more continuation bytes, the next one in `lo..=hi`; `ls`
+    /// after `E2` and `E2 80`, the starts of U+2028 and U+2029 (excluded).
+    Inside { n: u8, lo: u8, hi: u8, ls: bool },
 }
 
 impl Phase {
     /// The phase after byte `b`, or `None` when `b` cannot continue safe text here.
     pub fn step(self, b: u8) -> Option<Phase> {
-        let inside = |n, lo, hi| Some(Phase::Inside { n, lo, hi });
+        let inside = |n, lo, hi| {
+            Some(Phase::Inside {
+                n,
+                lo,
+                hi,
+                ls: false,
+            })
+        };
         match self {
             Phase::Boundary => match b {
                 0x20..=0x7e if b != b'"' && b != b'\\' => Some(Phase::Boundary),
                 0xc2..=0xdf => inside(1, 0x80, 0xbf),
                 0xe0 => inside(2, 0xa0, 0xbf),
+                0xe2 => Some(Phase::Inside {
+                    n: 2,
+                    lo: 0x80,
+                    hi: 0xbf,
+                    ls: true,
+                }),
                 0xe1..=0xec | 0xee..=0xef => inside(2, 0x80, 0xbf),
                 0xed => inside(2, 0x80, 0x9f),
                 0xf0 => inside(3, 0x90, 0xbf),
@@ -35,15 +50,51 @@ impl Phase {
                 0xf4 => inside(3, 0x80, 0x8f),
                 _ => None,
             },
-            Phase::Inside { n, lo, hi } => {
-                if !(lo..=hi).contains(&b) {
+            Phase::Inside { n, lo, hi, ls } => {
+                if !(lo..=hi).contains(&b) || (ls && n == 1 && (b == 0xa8 || b == 0xa9)) {
                     None
                 } else if n == 1 {
                     Some(Phase::Boundary)
                 } else {
-                    inside(n - 1, 0x80, 0xbf)
+                    Some(Phase::Inside {
+                        n: n - 1,
+                        lo: 0x80,
+                        hi: 0xbf,
+                        ls: ls && b == 0x80,
+                    })
                 }
             }
+        }
+    }
+}
+
+/// Every [`Phase::Inside`] there is; [`Phase::index`] numbers them from 1.
+pub(crate) const INSIDE: [Phase; 9] = {
+    const fn k(n: u8, lo: u8, hi: u8, ls: bool) -> Phase {
+        Phase::Inside { n, lo, hi, ls }
+    }
+    [
+        k(1, 0x80, 0xbf, false),
+        k(2, 0xa0, 0xbf, false),
+        k(2, 0x80, 0xbf, false),
+        k(2, 0x80, 0x9f, false),
+        k(3, 0x90, 0xbf, false),
+        k(3, 0x80, 0xbf, false),
+        k(3, 0x80, 0x8f, false),
+        k(2, 0x80, 0xbf, true),
+        k(1, 0x80, 0xbf, true),
+    ]
+};
+
+impl Phase {
+    /// 0 at a boundary, else 1 + the phase's place in [`INSIDE`].
+    pub fn index(self) -> u8 {
+        match self {
+            Phase::Boundary => 0,
+            inside => INSIDE
+                .iter()
+                .position(|&k| k == inside)
+                .map_or(0, |i| i as u8 + 1),
         }
     }
 }
@@ -55,7 +106,11 @@ const ROWS: &[&[(u8, u8)]] = &[
     &[(0x5d, 0x7e)],
     &[(0xc2, 0xdf), (0x80, 0xbf)],
     &[(0xe0, 0xe0), (0xa0, 0xbf), (0x80, 0xbf)],
-    &[(0xe1, 0xec), (0x80, 0xbf), (0x80, 0xbf)],
+    &[(0xe1, 0xe1), (0x80, 0xbf), (0x80, 0xbf)],
+    &[(0xe2, 0xe2), (0x81, 0xbf), (0x80, 0xbf)],
+    &[(0xe2, 0xe2), (0x80, 0x80), (0x80, 0xa7)],
+    &[(0xe2, 0xe2), (0x80, 0x80), (0xaa, 0xbf)],
+    &[(0xe3, 0xec), (0x80, 0xbf), (0x80, 0xbf)],
     &[(0xed, 0xed), (0x80, 0x9f), (0x80, 0xbf)],
     &[(0xee, 0xef), (0x80, 0xbf), (0x80, 0xbf)],
     &[(0xf0, 0xf0), (0x90, 0xbf), (0x80, 0xbf), (0x80, 0xbf)],
@@ -81,9 +136,14 @@ pub(crate) fn safe_depths(d: &RuleDfa) -> Vec<u8> {
         .collect();
     // For each plain state: the plain states reached after one whole character, or None
     // when some safe character (or a prefix of one) is not surely taken.
+    let ascii: Vec<usize> = rows[..3]
+        .iter()
+        .flat_map(|r| r[0].iter().copied())
+        .collect();
     let mut succ: Vec<Option<Vec<u32>>> = vec![None; n];
     for (s, out) in succ.iter_mut().enumerate() {
-        if !d.plain[s] {
+        // Most states of pattern and format automata fail on some ASCII character.
+        if !d.plain[s] || ascii.iter().any(|&c| d.trans[s * d.ncls + c] == DEAD) {
             continue;
         }
         let mut ends: Vec<u32> = Vec::new();
@@ -164,6 +224,81 @@ pub(crate) fn safe_depths(d: &RuleDfa) -> Vec<u8> {
     f.into_iter().map(|x| x as u8).collect()
 }
 
+/// Per state of `d` and per phase of [`INSIDE`], for a state reached inside a character:
+/// 0 when some completion of the character is not surely taken (a dead byte, or a state
+/// that is not plain before the last byte); otherwise 1 + the fewest safe characters surely
+/// taken after any completion (`depth` of the state it lands on, 0 when that is not plain),
+/// at most 255.
+pub(crate) fn inside_depths(d: &RuleDfa, depth: &[u8]) -> Vec<[u8; INSIDE.len()]> {
+    let n = d.num_states();
+    // Per phase inside a character: one byte per distinct (automaton class, next phase).
+    let reps: Vec<Vec<u8>> = INSIDE
+        .iter()
+        .map(|&ph| {
+            let mut seen: Vec<(u8, u8)> = Vec::new();
+            let mut v = Vec::new();
+            for b in 0x80..=0xbfu8 {
+                if let Some(p2) = ph.step(b) {
+                    let key = (d.classes[b as usize], p2.index());
+                    if !seen.contains(&key) {
+                        seen.push(key);
+                        v.push(b);
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    let mut cont: Vec<u8> = (0x80..=0xbfu8).map(|b| d.classes[b as usize]).collect();
+    cont.sort_unstable();
+    cont.dedup();
+    let mut out = vec![[0u8; INSIDE.len()]; n];
+    let mut cur: Vec<(u32, Phase)> = Vec::new();
+    let mut next: Vec<(u32, Phase)> = Vec::new();
+    for (s, row) in out.iter_mut().enumerate() {
+        let row_of = &d.trans[s * d.ncls..(s + 1) * d.ncls];
+        if !d.plain[s] || cont.iter().all(|&c| row_of[c as usize] == DEAD) {
+            continue;
+        }
+        'kinds: for (k, &kind) in INSIDE.iter().enumerate() {
+            // Follow every completion of the character, as (state, phase) pairs.
+            cur.clear();
+            cur.push((s as u32, kind));
+            let mut least = u8::MAX;
+            while !cur.is_empty() {
+                next.clear();
+                for &(st, ph) in &cur {
+                    if !d.plain[st as usize] {
+                        continue 'kinds;
+                    }
+                    for &b in &reps[ph.index() as usize - 1] {
+                        let Some(p2) = ph.step(b) else { continue };
+                        let t = d.next(st, b);
+                        if t == DEAD {
+                            continue 'kinds;
+                        }
+                        if p2 == Phase::Boundary {
+                            let v = if d.plain[t as usize] {
+                                depth[t as usize]
+                            } else {
+                                0
+                            };
+                            least = least.min(v);
+                        } else {
+                            next.push((t, p2));
+                        }
+                    }
+                }
+                next.sort_unstable_by_key(|&(t, p)| (t, p.index()));
+                next.dedup();
+                std::mem::swap(&mut cur, &mut next);
+            }
+            row[k] = least.saturating_add(1);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +317,8 @@ mod tests {
         assert_eq!(run(b"\n"), None);
         assert_eq!(run(&[0xed, 0xa0, 0x80]), None, "surrogate");
         assert_eq!(run(&[0xc0, 0x80]), None, "overlong");
+        assert_eq!(run("\u{2028}".as_bytes()), None, "line separator");
+        assert_eq!(run("\u{2029}".as_bytes()), None, "paragraph separator");
+        assert_eq!(run("\u{2027}\u{202a}\u{2100}".as_bytes()), Some(true));
     }
 }

@@ -460,6 +460,8 @@ impl<'a> TrieWalk<'a> {
         let vocab = self.vocab;
         let d = &a.rules[r as usize];
         let safe = a.safe_depths(r);
+        let runs = a.runs(r);
+        let inside = a.inside_depths(r);
         let trie = &vocab.trie;
         let mut c = trie[node as usize].first_child;
         while c != u32::MAX {
@@ -471,8 +473,18 @@ impl<'a> TrieWalk<'a> {
                 }
             } else {
                 let tail = vocab.text_tail[c as usize];
-                if tail != NOT_TEXT && ch.first_child != u32::MAX && tail <= safe[ns as usize] {
-                    // Every token below is plain text the state surely takes.
+                let run = runs[ns as usize];
+                if ch.first_child != u32::MAX
+                    && ((tail != NOT_TEXT
+                        && match vocab.text_phase[c as usize] {
+                            0 => tail <= safe[ns as usize],
+                            k => tail < inside[ns as usize][k as usize - 1],
+                        })
+                        || (vocab.height[c as usize] <= run.depth
+                            && vocab.below[c as usize] & !run.class == 0))
+                {
+                    // Every token below is plain text, or a run of one byte class, that the
+                    // state surely takes.
                     push_range(&mut self.accepted, ch.lo, ch.hi);
                 } else {
                     push_range(&mut self.accepted, ch.lo, ch.here_end);

@@ -3,6 +3,7 @@
 //! them, plus the explicit byte trie over them. Every trie node covers a contiguous range
 //! of sorted positions (its subtree), so a rejected prefix rejects a whole range at once.
 
+use crate::automaton::runs::{ByteClass, class_bit};
 use crate::automaton::text::Phase;
 use crate::tokenizer::TokenizerInfo;
 
@@ -21,13 +22,20 @@ pub(crate) struct VocabIndex {
     pub stop_ids: Vec<u32>,
     /// Trie nodes; node 0 is the root (empty prefix).
     pub trie: Vec<TrieNode>,
-    /// Per trie node: when the node's prefix is safe text ending at a character boundary
-    /// and every token below continues it with safe text only
+    /// Per trie node: when the node's prefix is safe text (possibly ending inside a
+    /// character) and every token below continues it with safe text only
     /// ([`crate::automaton::text`]), the most characters such a continuation starts (at
     /// most 254); otherwise [`NOT_TEXT`].
     pub text_tail: Vec<u8>,
+    /// Per trie node with a [`Self::text_tail`]: [`Phase::index`] of its prefix's end.
+    pub text_phase: Vec<u8>,
     /// Every text token, as a bitmask over ids.
     pub text_bits: Vec<u32>,
+    /// Per trie node: the bytes that occur strictly below it
+    /// ([`crate::automaton::runs::ByteClass`]).
+    pub below: Vec<ByteClass>,
+    /// Per trie node: the most bytes a token below adds to its prefix (at most 255).
+    pub height: Vec<u8>,
 }
 
 /// [`VocabIndex::text_tail`] of a subtree with some byte that is not plain text.
@@ -51,7 +59,7 @@ pub(crate) struct TrieNode {
 
 /// [`VocabIndex::text_tail`] of every node. Children are created after their parents, so
 /// phases flow forward and subtree facts flow backward through the node order.
-fn text_tails(trie: &[TrieNode]) -> Vec<u8> {
+fn text_tails(trie: &[TrieNode]) -> (Vec<u8>, Vec<u8>) {
     let n = trie.len();
     let mut phase: Vec<Option<Phase>> = vec![None; n];
     phase[0] = Some(Phase::Boundary);
@@ -78,15 +86,34 @@ fn text_tails(trie: &[TrieNode]) -> Vec<u8> {
             c = trie[ci].next_sibling;
         }
     }
-    (0..n)
+    let tails = (0..n)
         .map(|i| {
-            if ok[i] && phase[i] == Some(Phase::Boundary) && chars[i] < NOT_TEXT as u16 {
+            if ok[i] && phase[i].is_some() && chars[i] < NOT_TEXT as u16 {
                 chars[i] as u8
             } else {
                 NOT_TEXT
             }
         })
-        .collect()
+        .collect();
+    let phases = phase.iter().map(|p| p.map_or(0, Phase::index)).collect();
+    (tails, phases)
+}
+
+/// [`VocabIndex::below`] and [`VocabIndex::height`] of every node, children before parents.
+fn below_and_height(trie: &[TrieNode]) -> (Vec<ByteClass>, Vec<u8>) {
+    let n = trie.len();
+    let mut below: Vec<ByteClass> = vec![0; n];
+    let mut height: Vec<u8> = vec![0; n];
+    for p in (0..n).rev() {
+        let mut c = trie[p].first_child;
+        while c != u32::MAX {
+            let ci = c as usize;
+            below[p] |= below[ci] | class_bit(trie[ci].byte);
+            height[p] = height[p].max(height[ci].saturating_add(1));
+            c = trie[ci].next_sibling;
+        }
+    }
+    (below, height)
 }
 
 impl VocabIndex {
@@ -123,7 +150,10 @@ impl VocabIndex {
             stop_ids,
             trie: Vec::new(),
             text_tail: Vec::new(),
+            text_phase: Vec::new(),
             text_bits: Vec::new(),
+            below: Vec::new(),
+            height: Vec::new(),
         };
         let mut bits = vec![0u32; v.words()];
         for &id in &v.ids {
@@ -131,7 +161,8 @@ impl VocabIndex {
         }
         v.text_bits = bits;
         v.trie = v.build_trie();
-        v.text_tail = text_tails(&v.trie);
+        (v.text_tail, v.text_phase) = text_tails(&v.trie);
+        (v.below, v.height) = below_and_height(&v.trie);
         v
     }
 
