@@ -330,6 +330,47 @@ fn combinators() {
     );
 }
 
+/// Grading searches the key orders of an instance; with object alternatives (here the
+/// remainders of an exact `oneOf`) that search must not commit to one alternative and call
+/// a key that only another one allows dead (JSONSchemaBench Github_medium/o57617).
+#[test]
+fn key_order_search_through_object_alternatives() {
+    let o = spec();
+    let schema = json!({"oneOf": [
+        {"type": "object", "properties": {"center": {}, "group": {}, "id": {}, "width": {}},
+         "required": ["group", "center"]},
+        {"type": "object", "properties": {"group": {}, "id": {}, "type": {"enum": ["Poly"]}},
+         "required": ["type"]}
+    ]});
+    check(
+        &schema,
+        &o,
+        &[
+            r#"{"center":1,"group":1,"id":1,"width":2}"#,
+            r#"{"group":1,"id":1,"type":"Poly"}"#,
+        ],
+        &[r#"{"center":1,"group":1,"id":1,"width":2,"type":"Poly"}"#],
+    );
+    let m = matcher(&schema, &o).unwrap();
+    for (data, valid) in [
+        (json!({"id": 1, "group": 1, "width": 2, "center": 1}), true),
+        (json!({"width": 2, "id": 1, "center": 1, "group": 1}), true),
+        (json!({"type": "Poly", "id": 1, "group": 1}), true),
+        (
+            json!({"id": 1, "group": 1, "width": 2, "center": 1, "type": "Poly"}),
+            false,
+        ),
+        (json!({"id": 1, "width": 2}), false),
+        (json!({"id": 1, "group": 1, "type": "Rect"}), false),
+    ] {
+        assert_eq!(
+            grade(&m, &data, valid),
+            Verdict::Pass,
+            "{data} valid={valid}"
+        );
+    }
+}
+
 #[test]
 fn keywords_follow_the_declared_draft() {
     let o = spec();

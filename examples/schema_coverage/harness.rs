@@ -285,60 +285,122 @@ fn key_next(m: &mut GrammarMatcher, k: &str, first: bool, layout: Layout, depth:
     ok
 }
 
-/// A greedy walk through the object (at each step the member after which most remaining
-/// keys may come next); a key that the matcher never allows next along it (a key the schema
-/// forbids, or one behind a missing required key) rejects the object without a search, and
-/// so does, for an invalid instance, a key whose value it never accepts along the walk. With
-/// one declared key order the walk skips no key it could place and a key's value schema is
-/// the same wherever the key may come, so this is exact; it could only err for object
-/// alternatives (`anyOf`/`oneOf`) that declare shared keys in different orders.
+/// Whether some key of the object can never be placed, whatever the order (a key the schema
+/// forbids, one behind a missing required key, or, for an invalid instance, one whose value
+/// is never accepted where it may come): then the object is rejected without a search. A
+/// key is placeable once the matcher allows it next (when grading an invalid instance, only
+/// once its value is accepted there too) somewhere along the walk, a depth-first search
+/// through key orders that stops once every key was placeable.
+///
+/// At each step the walk leaves out a member that may also come right after another one
+/// that may come next (of two that may each come right after the other, the later one in
+/// the instance): the path through that other one still reaches it. With one declared key
+/// order this keeps only the first placeable key in that order, after which every later key
+/// stays placeable, so the walk is one path and exact. Where object alternatives part
+/// (`anyOf`/`oneOf`, the remainders of an exact `oneOf`, `dependencies`) their first keys
+/// usually do not come after one another, and the walk follows each (a single greedy path
+/// could commit to one alternative and call a key that only another one allows dead); it
+/// could still err for alternatives that declare shared keys in different orders. A state
+/// (keys placed, keys allowed next) is not walked twice.
 fn has_dead_key(
     m: &mut GrammarMatcher,
     o: &serde_json::Map<String, Value>,
     depth: usize,
     sr: &mut Search,
 ) -> bool {
-    let layout = sr.layout;
     let keys: Vec<(&String, &Value)> = o.iter().collect();
+    let mut w = Walk {
+        placed: vec![false; keys.len()],
+        seen: vec![false; keys.len()],
+        visited: std::collections::HashSet::new(),
+    };
     let n0 = m.num_accepted();
-    let mut placed = vec![false; keys.len()];
-    let mut seen = vec![false; keys.len()];
-    let mut first = true;
-    loop {
-        let base = m.num_accepted();
-        let mut best: Option<(usize, usize)> = None;
-        for i in 0..keys.len() {
-            if placed[i] || !key_next(m, keys[i].0, first, layout, depth) {
-                continue;
-            }
-            if sr.valid {
-                // A key counts as placeable once it may come next; when grading an invalid
-                // instance, only once its value is accepted there too.
-                seen[i] = true;
-            }
-            if !place(m, keys[i].0, keys[i].1, first, depth, sr) {
-                continue;
-            }
-            seen[i] = true;
-            let open = (0..keys.len())
-                .filter(|&j| j != i && !placed[j] && key_next(m, keys[j].0, false, layout, depth))
-                .count();
-            let n = m.num_accepted() - base;
-            m.rollback(n).expect("rollback");
-            if best.is_none_or(|(_, b)| open > b) {
-                best = Some((i, open));
-            }
-        }
-        let Some((i, _)) = best else { break };
-        if !place(m, keys[i].0, keys[i].1, first, depth, sr) {
-            break;
-        }
-        placed[i] = true;
-        first = false;
-    }
+    walk(m, &keys, &mut w, true, depth, sr);
     let n = m.num_accepted() - n0;
     m.rollback(n).expect("rollback");
-    sr.budget > 0 && seen.iter().any(|s| !s)
+    sr.budget > 0 && w.seen.iter().any(|s| !s)
+}
+
+/// State of the dead-key walk.
+struct Walk {
+    placed: Vec<bool>,
+    seen: Vec<bool>,
+    /// (keys placed, keys allowed next) already explored.
+    visited: std::collections::HashSet<(Vec<bool>, Vec<bool>)>,
+}
+
+/// One step of the dead-key walk (see [`has_dead_key`]); leaves `m` where it was.
+fn walk(
+    m: &mut GrammarMatcher,
+    keys: &[(&String, &Value)],
+    w: &mut Walk,
+    first: bool,
+    depth: usize,
+    sr: &mut Search,
+) {
+    let layout = sr.layout;
+    if sr.budget == 0 || w.seen.iter().all(|&s| s) {
+        return;
+    }
+    let next: Vec<bool> = (0..keys.len())
+        .map(|i| !w.placed[i] && key_next(m, keys[i].0, first, layout, depth))
+        .collect();
+    if !w.visited.insert((w.placed.clone(), next.clone())) {
+        return;
+    }
+    if sr.valid {
+        // A key counts as placeable once it may come next; when grading an invalid
+        // instance, only once its value is accepted there too.
+        for (s, &x) in w.seen.iter_mut().zip(&next) {
+            *s |= x;
+        }
+    }
+    let base = m.num_accepted();
+    // Members that may come next, with the keys that may come right after them.
+    let mut options: Vec<(usize, Vec<bool>)> = Vec::new();
+    for i in (0..keys.len()).filter(|&i| next[i]) {
+        if !place(m, keys[i].0, keys[i].1, first, depth, sr) {
+            continue;
+        }
+        w.seen[i] = true;
+        let after: Vec<bool> = (0..keys.len())
+            .map(|j| j != i && !w.placed[j] && key_next(m, keys[j].0, false, layout, depth))
+            .collect();
+        let n = m.num_accepted() - base;
+        m.rollback(n).expect("rollback");
+        options.push((i, after));
+    }
+    // A member that may also come right after another one is left to the path through that
+    // one (unless each may come right after the other and it is the earlier in the instance).
+    let dominated = |k: usize| {
+        let (i, ref after_i) = options[k];
+        options
+            .iter()
+            .enumerate()
+            .any(|(l, (j, after_j))| l != k && after_j[i] && (!after_i[*j] || l < k))
+    };
+    let mut kept: Vec<&(usize, Vec<bool>)> = (0..options.len())
+        .filter(|&k| !dominated(k))
+        .map(|k| &options[k])
+        .collect();
+    if kept.is_empty() {
+        kept.extend(options.first());
+    }
+    // The member after which most keys may come first.
+    kept.sort_by_key(|(_, a)| std::cmp::Reverse(a.iter().filter(|&&x| x).count()));
+    for &(i, _) in kept {
+        if w.seen.iter().all(|&s| s) || sr.budget == 0 {
+            break;
+        }
+        if !place(m, keys[i].0, keys[i].1, first, depth, sr) {
+            continue;
+        }
+        w.placed[i] = true;
+        walk(m, keys, w, false, depth, sr);
+        w.placed[i] = false;
+        let n = m.num_accepted() - base;
+        m.rollback(n).expect("rollback");
+    }
 }
 
 /// What the key-order search of one object has learned.
