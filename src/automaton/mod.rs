@@ -13,6 +13,7 @@
 //!
 //! Lookahead assertions `(= ...)` must be regular; they become call-free DFAs of their own.
 
+pub(crate) mod facts;
 mod outline;
 pub(crate) mod runs;
 pub(crate) mod text;
@@ -115,18 +116,14 @@ impl RuleDfa {
 }
 
 /// The automata of a whole grammar.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Automata {
     /// Kept rules; index 0 is the root.
     pub rules: Vec<RuleDfa>,
     /// Lookahead assertion automata (no call edges).
     pub lookaheads: Vec<RuleDfa>,
-    /// Per rule, computed on first use: [`text::safe_depths`].
-    safe: Vec<std::sync::OnceLock<Vec<u8>>>,
-    /// Per rule, computed on first use: [`text::inside_depths`].
-    inside: Vec<std::sync::OnceLock<Vec<[u8; text::INSIDE.len()]>>>,
-    /// Per rule, computed on first use: [`runs::runs`].
-    runs: Vec<std::sync::OnceLock<Vec<runs::Run>>>,
+    /// Per rule, created on first use: [`facts::Facts`].
+    facts: Vec<std::sync::OnceLock<facts::Facts>>,
 }
 
 impl Automata {
@@ -147,26 +144,15 @@ impl Automata {
         }
     }
 
-    /// [`text::safe_depths`] of rule `r`, computed on first use.
-    pub fn safe_depths(&self, r: KRule) -> &[u8] {
-        self.safe[r as usize].get_or_init(|| text::safe_depths(&self.rules[r as usize]))
+    /// The [`facts::Facts`] of rule `r`.
+    pub fn facts(&self, r: KRule) -> &facts::Facts {
+        self.facts[r as usize].get_or_init(|| facts::Facts::new(&self.rules[r as usize]))
     }
 
-    /// [`text::inside_depths`] of rule `r`, computed on first use.
-    pub fn inside_depths(&self, r: KRule) -> &[[u8; text::INSIDE.len()]] {
-        self.inside[r as usize]
-            .get_or_init(|| text::inside_depths(&self.rules[r as usize], self.safe_depths(r)))
-    }
-
-    /// [`runs::runs`] of rule `r`, computed on first use.
-    pub fn runs(&self, r: KRule) -> &[runs::Run] {
-        self.runs[r as usize].get_or_init(|| runs::runs(&self.rules[r as usize]))
-    }
-
-    /// [`text::safe_depths`] of one state.
+    /// Safe text depth of one state ([`text::safe_closure`]).
     #[cfg(test)]
     pub fn safe_depth(&self, r: KRule, state: u32) -> u8 {
-        self.safe_depths(r)[state as usize]
+        self.facts(r).safe(&self.rules[r as usize], state)
     }
 
     pub fn memory_bytes(&self) -> usize {
@@ -360,9 +346,7 @@ impl<'g> Builder<'g> {
                 .collect();
         }
         let mut a = Automata {
-            safe: Vec::new(),
-            runs: Vec::new(),
-            inside: Vec::new(),
+            facts: Vec::new(),
             rules: dfas,
             lookaheads: la_dfas,
         };
@@ -371,13 +355,7 @@ impl<'g> Builder<'g> {
             finish_flags(d);
         }
         first_sets(&mut a);
-        a.safe = (0..a.rules.len())
-            .map(|_| std::sync::OnceLock::new())
-            .collect();
-        a.runs = (0..a.rules.len())
-            .map(|_| std::sync::OnceLock::new())
-            .collect();
-        a.inside = (0..a.rules.len())
+        a.facts = (0..a.rules.len())
             .map(|_| std::sync::OnceLock::new())
             .collect();
         Ok(a)
@@ -1096,7 +1074,7 @@ mod tests {
         let mut s = d.start;
         let mut depths = Vec::new();
         for _ in 0..3 {
-            let r = a.runs(0)[s as usize];
+            let r = a.facts(0).run(d, s);
             assert_eq!(r.class, digits);
             depths.push(r.depth);
             s = d.next(s, b'7');
@@ -1104,7 +1082,7 @@ mod tests {
         assert_eq!(depths, [3, 2, 1]);
         // A loop never ends.
         let s = d.next(d.next(s, b'-'), b'q');
-        let r = a.runs(0)[s as usize];
+        let r = a.facts(0).run(d, s);
         let lower: runs::ByteClass = (b'a'..=b'z').map(runs::class_bit).fold(0, |x, y| x | y);
         assert_eq!((r.class, r.depth), (lower, 255));
     }
@@ -1118,7 +1096,7 @@ mod tests {
         let d = &a.rules[0];
         let s = d.next(d.start, 0xe4);
         let k = text::Phase::Boundary.step(0xe4).unwrap().index() as usize;
-        assert_eq!(a.inside_depths(0)[s as usize][k - 1], 1 + 2);
+        assert_eq!(a.facts(0).inside(d, s, k - 1), 1 + 2);
         // `.`-like classes that leave out U+2028 still count as text.
         let g = Grammar::from_regex(r"[^\n\r\x{2028}\x{2029}]{0,3}\n").unwrap();
         let a = Automata::build(&g).unwrap();

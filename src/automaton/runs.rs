@@ -28,100 +28,78 @@ pub(crate) struct Run {
     pub depth: u8,
 }
 
-/// Per state of `d`: its [`Run`] (depth 0 for states that are not plain or have none).
-pub(crate) fn runs(d: &RuleDfa) -> Vec<Run> {
-    let n = d.num_states();
-    // Per byte class of the automaton: its ASCII bytes (below 0x7f) and their number; and
-    // the classes of the bytes 0x7f..=0xff.
-    let mut ascii: Vec<ByteClass> = vec![0; d.ncls];
-    for b in 0u8..0x7f {
-        ascii[d.classes[b as usize] as usize] |= class_bit(b);
+/// The byte classes of one automaton that runs are made of, gathered once.
+#[derive(Debug)]
+pub(crate) struct RunClasses {
+    /// Per automaton class: its ASCII bytes (below 0x7f).
+    ascii: Vec<ByteClass>,
+    /// Per automaton class: how many those are.
+    sizes: Vec<u32>,
+    /// Classes with some ASCII byte.
+    with_ascii: Vec<usize>,
+    /// Classes of the bytes `0x7f..=0xff`.
+    high: Vec<usize>,
+}
+
+impl RunClasses {
+    pub fn new(d: &RuleDfa) -> RunClasses {
+        let mut ascii: Vec<ByteClass> = vec![0; d.ncls];
+        for b in 0u8..0x7f {
+            ascii[d.classes[b as usize] as usize] |= class_bit(b);
+        }
+        let sizes: Vec<u32> = ascii.iter().map(|m| m.count_ones()).collect();
+        let with_ascii = (0..d.ncls).filter(|&c| sizes[c] > 0).collect();
+        let mut high: Vec<usize> = (0x7f..=0xffu8)
+            .map(|b| d.classes[b as usize] as usize)
+            .collect();
+        high.sort_unstable();
+        high.dedup();
+        RunClasses {
+            ascii,
+            sizes,
+            with_ascii,
+            high,
+        }
     }
-    let sizes: Vec<u32> = ascii.iter().map(|m| m.count_ones()).collect();
-    let ascii_classes: Vec<usize> = (0..d.ncls).filter(|&c| sizes[c] > 0).collect();
-    let mut high: Vec<usize> = (0x7f..=0xffu8)
-        .map(|b| d.classes[b as usize] as usize)
-        .collect();
-    high.sort_unstable();
-    high.dedup();
-    // Per state: the plain successor most ASCII bytes lead to, and those bytes.
-    let mut next: Vec<Option<u32>> = vec![None; n];
-    let mut class: Vec<ByteClass> = vec![0; n];
+}
+
+/// For a plain state: the successor most ASCII bytes lead to, and the bytes that lead there
+/// (with bit 127 when all of `0x7f..=0xff` do too); `None` for other states.
+pub(crate) fn step(d: &RuleDfa, rc: &RunClasses, s: u32) -> Option<(u32, ByteClass)> {
+    if !d.plain[s as usize] {
+        return None;
+    }
+    let row = &d.trans[s as usize * d.ncls..(s as usize + 1) * d.ncls];
     let mut counts: Vec<(u32, u32, ByteClass)> = Vec::new();
-    for s in 0..n {
-        if !d.plain[s] {
+    for &c in &rc.with_ascii {
+        let t = row[c];
+        if t == DEAD {
             continue;
         }
-        counts.clear();
-        let row = &d.trans[s * d.ncls..(s + 1) * d.ncls];
-        for &c in &ascii_classes {
-            let t = row[c];
-            if t == DEAD {
-                continue;
+        match counts.iter_mut().find(|x| x.0 == t) {
+            Some(x) => {
+                x.1 += rc.sizes[c];
+                x.2 |= rc.ascii[c];
             }
-            match counts.iter_mut().find(|x| x.0 == t) {
-                Some(x) => {
-                    x.1 += sizes[c];
-                    x.2 |= ascii[c];
-                }
-                None => counts.push((t, sizes[c], ascii[c])),
-            }
-        }
-        let Some(&(t, _, mut m)) = counts.iter().max_by_key(|x| (x.1, std::cmp::Reverse(x.0)))
-        else {
-            continue;
-        };
-        if high.iter().all(|&c| row[c] == t) {
-            m |= class_bit(0x7f);
-        }
-        class[s] = m;
-        next[s] = Some(t);
-    }
-    // depth(s) = 1 + depth(next(s)) when next(s) is plain and its class holds s's class
-    // (strings over s's class are then strings over the next one's), else 1; a chain that
-    // runs into a cycle never ends (255).
-    let link = |s: usize| -> Option<usize> {
-        let t = next[s]? as usize;
-        (d.plain[t] && next[t].is_some() && class[s] & !class[t] == 0).then_some(t)
-    };
-    let mut depth: Vec<Option<u8>> = vec![None; n];
-    let mut on_path = vec![false; n];
-    let mut path: Vec<usize> = Vec::new();
-    for s0 in 0..n {
-        if next[s0].is_none() || depth[s0].is_some() {
-            continue;
-        }
-        let mut s = s0;
-        // Follow the chain until a known state, its end, or a state already on the path.
-        let base = loop {
-            if let Some(x) = depth[s] {
-                break x;
-            }
-            if on_path[s] {
-                break 255;
-            }
-            on_path[s] = true;
-            path.push(s);
-            match link(s) {
-                Some(t) => s = t,
-                None => break 0,
-            }
-        };
-        let cycle = base == 255 && on_path[s];
-        let mut v = base;
-        while let Some(p) = path.pop() {
-            on_path[p] = false;
-            v = if cycle { 255 } else { v.saturating_add(1) };
-            depth[p] = Some(v);
+            None => counts.push((t, rc.sizes[c], rc.ascii[c])),
         }
     }
-    (0..n)
-        .map(|s| match depth[s] {
-            Some(depth) => Run {
-                class: class[s],
-                depth,
-            },
-            None => Run::default(),
-        })
-        .collect()
+    let &(t, _, mut m) = counts
+        .iter()
+        .max_by_key(|x| (x.1, std::cmp::Reverse(x.0)))?;
+    if rc.high.iter().all(|&c| row[c] == t) {
+        m |= class_bit(0x7f);
+    }
+    Some((t, m))
+}
+
+/// Whether a run of `s`, with class `class`, continues through its successor `t` (plain,
+/// with a run whose class holds `class`): strings over `class` are then strings over `t`'s.
+pub(crate) fn links(
+    d: &RuleDfa,
+    class: ByteClass,
+    t: u32,
+    t_step: Option<(u32, ByteClass)>,
+) -> bool {
+    d.plain[t as usize] && t_step.is_some_and(|(_, tc)| class & !tc == 0)
 }

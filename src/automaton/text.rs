@@ -6,7 +6,7 @@
 //! Two facts meet in the walk (`compiler/mask.rs`): for a trie node, the most characters the
 //! tokens below it add when every continuation is safe text ([`Phase`], used by the
 //! vocabulary index); and for an automaton state, how many safe characters it surely takes,
-//! whatever they are, passing only through plain states ([`safe_depths`]). Where the first
+//! whatever they are, passing only through plain states ([`safe_closure`]). Where the first
 //! is within the second, every token below the node is accepted without walking it.
 
 use super::{DEAD, RuleDfa};
@@ -118,185 +118,226 @@ const ROWS: &[&[(u8, u8)]] = &[
     &[(0xf4, 0xf4), (0x80, 0x8f), (0x80, 0xbf), (0x80, 0xbf)],
 ];
 
-/// Per state of `d`: how many safe characters the state surely takes, whatever they are
-/// (the last one possibly cut short), passing only through plain states (no end, no call)
-/// before the last byte; 255 means "at least 255". 0 for states that are not plain.
-pub(crate) fn safe_depths(d: &RuleDfa) -> Vec<u8> {
-    let n = d.num_states();
-    // Classes of the bytes of each range.
-    let classes_of = |lo: u8, hi: u8| -> Vec<usize> {
-        let mut v: Vec<usize> = (lo..=hi).map(|b| d.classes[b as usize] as usize).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    let rows: Vec<Vec<Vec<usize>>> = ROWS
-        .iter()
-        .map(|r| r.iter().map(|&(lo, hi)| classes_of(lo, hi)).collect())
-        .collect();
-    // For each plain state: the plain states reached after one whole character, or None
-    // when some safe character (or a prefix of one) is not surely taken.
-    let ascii: Vec<usize> = rows[..3]
-        .iter()
-        .flat_map(|r| r[0].iter().copied())
-        .collect();
-    let mut succ: Vec<Option<Vec<u32>>> = vec![None; n];
-    for (s, out) in succ.iter_mut().enumerate() {
-        // Most states of pattern and format automata fail on some ASCII character.
-        if !d.plain[s] || ascii.iter().any(|&c| d.trans[s * d.ncls + c] == DEAD) {
-            continue;
-        }
-        let mut ends: Vec<u32> = Vec::new();
-        let mut ok = true;
-        'rows: for row in &rows {
-            let mut cur: Vec<u32> = vec![s as u32];
-            for (i, cls) in row.iter().enumerate() {
-                let last = i + 1 == row.len();
-                let mut next = Vec::new();
-                for &st in &cur {
-                    for &c in cls {
-                        let t = d.trans[st as usize * d.ncls + c];
-                        if t == DEAD || (!last && !d.plain[t as usize]) {
-                            ok = false;
-                            break 'rows;
+/// The byte classes of one automaton that the text analyses read, gathered once.
+#[derive(Debug)]
+pub(crate) struct TextClasses {
+    /// Per row of [`ROWS`], per byte range: the automaton classes of its bytes.
+    rows: Vec<Vec<Vec<usize>>>,
+    /// Classes of the safe ASCII characters.
+    ascii: Vec<usize>,
+    /// Classes of the continuation bytes.
+    cont: Vec<usize>,
+    /// Per phase of [`INSIDE`]: one byte per distinct (class, next phase).
+    reps: Vec<Vec<u8>>,
+}
+
+impl TextClasses {
+    pub fn new(d: &RuleDfa) -> TextClasses {
+        let classes_of = |lo: u8, hi: u8| -> Vec<usize> {
+            let mut v: Vec<usize> = (lo..=hi).map(|b| d.classes[b as usize] as usize).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let rows: Vec<Vec<Vec<usize>>> = ROWS
+            .iter()
+            .map(|r| r.iter().map(|&(lo, hi)| classes_of(lo, hi)).collect())
+            .collect();
+        let ascii = rows[..3]
+            .iter()
+            .flat_map(|r| r[0].iter().copied())
+            .collect();
+        let reps = INSIDE
+            .iter()
+            .map(|&ph| {
+                let mut seen: Vec<(u8, u8)> = Vec::new();
+                let mut v = Vec::new();
+                for b in 0x80..=0xbfu8 {
+                    if let Some(p2) = ph.step(b) {
+                        let key = (d.classes[b as usize], p2.index());
+                        if !seen.contains(&key) {
+                            seen.push(key);
+                            v.push(b);
                         }
-                        next.push(t);
                     }
                 }
-                next.sort_unstable();
-                next.dedup();
-                cur = next;
+                v
+            })
+            .collect();
+        TextClasses {
+            rows,
+            ascii,
+            cont: classes_of(0x80, 0xbf),
+            reps,
+        }
+    }
+}
+
+/// The states `s` ends on after each whole safe character, when every one of them (and
+/// every prefix of one) is taken passing only through plain states before its last byte.
+fn succ(d: &RuleDfa, tc: &TextClasses, s: u32) -> Option<Vec<u32>> {
+    let row_of = |st: u32| &d.trans[st as usize * d.ncls..(st as usize + 1) * d.ncls];
+    // Most states of pattern and format automata fail on some ASCII character.
+    if !d.plain[s as usize] || tc.ascii.iter().any(|&c| row_of(s)[c] == DEAD) {
+        return None;
+    }
+    let mut ends: Vec<u32> = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut next: Vec<u32> = Vec::new();
+    for row in &tc.rows {
+        cur.clear();
+        cur.push(s);
+        for (i, cls) in row.iter().enumerate() {
+            let last = i + 1 == row.len();
+            next.clear();
+            for &st in &cur {
+                for &c in cls {
+                    let t = row_of(st)[c];
+                    if t == DEAD || (!last && !d.plain[t as usize]) {
+                        return None;
+                    }
+                    next.push(t);
+                }
             }
-            ends.extend(cur);
+            next.sort_unstable();
+            next.dedup();
+            std::mem::swap(&mut cur, &mut next);
         }
-        if ok {
-            ends.sort_unstable();
-            ends.dedup();
-            *out = Some(ends);
+        ends.extend_from_slice(&cur);
+    }
+    ends.sort_unstable();
+    ends.dedup();
+    Some(ends)
+}
+
+/// Safe depths of `s` and of the plain states its safe characters lead to (a closed set):
+/// how many safe characters a state surely takes, whatever they are (the last one possibly
+/// cut short), passing only through plain states (no end, no call) before the last byte;
+/// 255 means "at least 255"; 0 for states that are not plain. `known` gives states already
+/// settled, which are not entered again.
+pub(crate) fn safe_closure(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    known: impl Fn(u32) -> Option<u8>,
+) -> Vec<(u32, u8)> {
+    // The closure, with each member's successors.
+    let mut index: crate::fxhash::FxHashMap<u32, usize> = Default::default();
+    let mut members: Vec<(u32, Option<Vec<u32>>)> = Vec::new();
+    index.insert(s, 0);
+    members.push((s, None));
+    let mut k = 0;
+    while k < members.len() {
+        let st = members[k].0;
+        let out = succ(d, tc, st);
+        for &t in out.iter().flatten() {
+            if d.plain[t as usize] && known(t).is_none() && !index.contains_key(&t) {
+                index.insert(t, members.len());
+                members.push((t, None));
+            }
         }
+        members[k].1 = out;
+        k += 1;
     }
     // f(s) = min over characters of (1 if the character ends on a state that is not plain,
     // else 1 + f(that state)); a greatest fixpoint from 255 down.
-    let mut f: Vec<u16> = (0..n)
-        .map(|s| if succ[s].is_some() { 255 } else { 0 })
+    let m = members.len();
+    let mut f: Vec<u16> = members
+        .iter()
+        .map(|(_, out)| if out.is_some() { 255 } else { 0 })
         .collect();
-    let mut preds: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (s, out) in succ.iter().enumerate() {
-        for &t in out.iter().flatten() {
-            if d.plain[t as usize] {
-                preds[t as usize].push(s as u32);
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); m];
+    for (i, (_, out)) in members.iter().enumerate() {
+        for t in out.iter().flatten() {
+            if let Some(&j) = index.get(t) {
+                preds[j].push(i);
             }
         }
     }
-    let eval = |f: &[u16], s: usize| -> u16 {
-        let Some(ends) = &succ[s] else {
+    let eval = |f: &[u16], i: usize| -> u16 {
+        let Some(ends) = &members[i].1 else {
             return 0;
         };
         let mut v = 255u16;
         for &t in ends {
-            let x = if d.plain[t as usize] {
-                (1 + f[t as usize]).min(255)
-            } else {
+            let x = if !d.plain[t as usize] {
                 1
+            } else if let Some(&j) = index.get(&t) {
+                (1 + f[j]).min(255)
+            } else {
+                (1 + known(t).unwrap_or(0) as u16).min(255)
             };
             v = v.min(x);
         }
         v
     };
-    let mut work: Vec<u32> = (0..n as u32)
-        .filter(|&s| succ[s as usize].is_some())
-        .collect();
-    let mut queued = vec![false; n];
-    work.iter().for_each(|&s| queued[s as usize] = true);
-    while let Some(s) = work.pop() {
-        queued[s as usize] = false;
-        let v = eval(&f, s as usize);
-        if v < f[s as usize] {
-            f[s as usize] = v;
-            for &p in &preds[s as usize] {
-                if !queued[p as usize] {
-                    queued[p as usize] = true;
+    let mut work: Vec<usize> = (0..m).filter(|&i| members[i].1.is_some()).collect();
+    let mut queued = vec![false; m];
+    work.iter().for_each(|&i| queued[i] = true);
+    while let Some(i) = work.pop() {
+        queued[i] = false;
+        let v = eval(&f, i);
+        if v < f[i] {
+            f[i] = v;
+            for &p in &preds[i] {
+                if !queued[p] {
+                    queued[p] = true;
                     work.push(p);
                 }
             }
         }
     }
-    f.into_iter().map(|x| x as u8).collect()
+    members
+        .iter()
+        .zip(f)
+        .map(|((st, _), v)| (*st, v as u8))
+        .collect()
 }
 
-/// Per state of `d` and per phase of [`INSIDE`], for a state reached inside a character:
-/// 0 when some completion of the character is not surely taken (a dead byte, or a state
-/// that is not plain before the last byte); otherwise 1 + the fewest safe characters surely
-/// taken after any completion (`depth` of the state it lands on, 0 when that is not plain),
-/// at most 255.
-pub(crate) fn inside_depths(d: &RuleDfa, depth: &[u8]) -> Vec<[u8; INSIDE.len()]> {
-    let n = d.num_states();
-    // Per phase inside a character: one byte per distinct (automaton class, next phase).
-    let reps: Vec<Vec<u8>> = INSIDE
-        .iter()
-        .map(|&ph| {
-            let mut seen: Vec<(u8, u8)> = Vec::new();
-            let mut v = Vec::new();
-            for b in 0x80..=0xbfu8 {
-                if let Some(p2) = ph.step(b) {
-                    let key = (d.classes[b as usize], p2.index());
-                    if !seen.contains(&key) {
-                        seen.push(key);
-                        v.push(b);
-                    }
-                }
-            }
-            v
-        })
-        .collect();
-    let mut cont: Vec<u8> = (0x80..=0xbfu8).map(|b| d.classes[b as usize]).collect();
-    cont.sort_unstable();
-    cont.dedup();
-    let mut out = vec![[0u8; INSIDE.len()]; n];
-    let mut cur: Vec<(u32, Phase)> = Vec::new();
-    let mut next: Vec<(u32, Phase)> = Vec::new();
-    for (s, row) in out.iter_mut().enumerate() {
-        let row_of = &d.trans[s * d.ncls..(s + 1) * d.ncls];
-        if !d.plain[s] || cont.iter().all(|&c| row_of[c as usize] == DEAD) {
-            continue;
-        }
-        'kinds: for (k, &kind) in INSIDE.iter().enumerate() {
-            // Follow every completion of the character, as (state, phase) pairs.
-            cur.clear();
-            cur.push((s as u32, kind));
-            let mut least = u8::MAX;
-            while !cur.is_empty() {
-                next.clear();
-                for &(st, ph) in &cur {
-                    if !d.plain[st as usize] {
-                        continue 'kinds;
-                    }
-                    for &b in &reps[ph.index() as usize - 1] {
-                        let Some(p2) = ph.step(b) else { continue };
-                        let t = d.next(st, b);
-                        if t == DEAD {
-                            continue 'kinds;
-                        }
-                        if p2 == Phase::Boundary {
-                            let v = if d.plain[t as usize] {
-                                depth[t as usize]
-                            } else {
-                                0
-                            };
-                            least = least.min(v);
-                        } else {
-                            next.push((t, p2));
-                        }
-                    }
-                }
-                next.sort_unstable_by_key(|&(t, p)| (t, p.index()));
-                next.dedup();
-                std::mem::swap(&mut cur, &mut next);
-            }
-            row[k] = least.saturating_add(1);
-        }
+/// For state `s` reached inside a character, in phase `INSIDE[k]`: 0 when some completion
+/// of the character is not surely taken (a dead byte, or a state that is not plain before
+/// the last byte); otherwise 1 + the fewest safe characters surely taken after any
+/// completion (`depth` of the state it lands on, 0 when that is not plain), at most 255.
+pub(crate) fn inside_depth(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    k: usize,
+    mut depth: impl FnMut(u32) -> u8,
+) -> u8 {
+    let row_of = |st: u32| &d.trans[st as usize * d.ncls..(st as usize + 1) * d.ncls];
+    if !d.plain[s as usize] || tc.cont.iter().all(|&c| row_of(s)[c] == DEAD) {
+        return 0;
     }
-    out
+    // Follow every completion of the character, as (state, phase) pairs.
+    let mut cur: Vec<(u32, Phase)> = vec![(s, INSIDE[k])];
+    let mut next: Vec<(u32, Phase)> = Vec::new();
+    let mut least = u8::MAX;
+    while !cur.is_empty() {
+        next.clear();
+        for &(st, ph) in &cur {
+            if !d.plain[st as usize] {
+                return 0;
+            }
+            for &b in &tc.reps[ph.index() as usize - 1] {
+                let Some(p2) = ph.step(b) else { continue };
+                let t = d.next(st, b);
+                if t == DEAD {
+                    return 0;
+                }
+                if p2 == Phase::Boundary {
+                    let v = if d.plain[t as usize] { depth(t) } else { 0 };
+                    least = least.min(v);
+                } else {
+                    next.push((t, p2));
+                }
+            }
+        }
+        next.sort_unstable_by_key(|&(t, p)| (t, p.index()));
+        next.dedup();
+        std::mem::swap(&mut cur, &mut next);
+    }
+    least.saturating_add(1)
 }
 
 #[cfg(test)]

@@ -459,13 +459,24 @@ impl<'a> TrieWalk<'a> {
         let a = self.a;
         let vocab = self.vocab;
         let d = &a.rules[r as usize];
-        let safe = a.safe_depths(r);
-        let runs = a.runs(r);
-        let inside = a.inside_depths(r);
+        let facts = a.facts(r);
         let trie = &vocab.trie;
-        let mut c = trie[node as usize].first_child;
+        // A state that surely takes any 255 characters of text, at a character boundary,
+        // takes every child subtree that is all text (each at most 254 characters): only
+        // the other children are walked, and the positions between them are accepted.
+        let bulk = vocab.text_phase[node as usize] == 0 && facts.safe(d, st) == 255;
+        let mut at = trie[node as usize].here_end;
+        let mut c = if bulk {
+            vocab.odd_child[node as usize]
+        } else {
+            trie[node as usize].first_child
+        };
         while c != u32::MAX {
             let ch = &trie[c as usize];
+            if bulk {
+                push_range(&mut self.accepted, at, ch.lo);
+                at = ch.hi;
+            }
             let ns = d.next(st, ch.byte);
             if ns == DEAD {
                 if escaped {
@@ -473,15 +484,17 @@ impl<'a> TrieWalk<'a> {
                 }
             } else {
                 let tail = vocab.text_tail[c as usize];
-                let run = runs[ns as usize];
                 if ch.first_child != u32::MAX
                     && ((tail != NOT_TEXT
                         && match vocab.text_phase[c as usize] {
-                            0 => tail <= safe[ns as usize],
-                            k => tail < inside[ns as usize][k as usize - 1],
+                            0 => tail <= facts.safe(d, ns),
+                            k => tail < facts.inside(d, ns, k as usize - 1),
                         })
-                        || (vocab.height[c as usize] <= run.depth
-                            && vocab.below[c as usize] & !run.class == 0))
+                        || {
+                            let run = facts.run(d, ns);
+                            vocab.height[c as usize] <= run.depth
+                                && vocab.below[c as usize] & !run.class == 0
+                        })
                 {
                     // Every token below is plain text, or a run of one byte class, that the
                     // state surely takes.
@@ -502,7 +515,14 @@ impl<'a> TrieWalk<'a> {
                     }
                 }
             }
-            c = ch.next_sibling;
+            c = if bulk {
+                vocab.odd_next[c as usize]
+            } else {
+                ch.next_sibling
+            };
+        }
+        if bulk {
+            push_range(&mut self.accepted, at, trie[node as usize].hi);
         }
     }
 

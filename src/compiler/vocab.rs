@@ -27,8 +27,15 @@ pub(crate) struct VocabIndex {
     /// ([`crate::automaton::text`]), the most characters such a continuation starts (at
     /// most 254); otherwise [`NOT_TEXT`].
     pub text_tail: Vec<u8>,
-    /// Per trie node with a [`Self::text_tail`]: [`Phase::index`] of its prefix's end.
+    /// Per trie node: [`Phase::index`] of its prefix's end when the prefix is safe text,
+    /// else [`NOT_TEXT`].
     pub text_phase: Vec<u8>,
+    /// Per trie node: its first child whose [`Self::text_tail`] is [`NOT_TEXT`]
+    /// (`u32::MAX` if none); with [`Self::odd_next`], the children a walk in a state that
+    /// takes any text must visit.
+    pub odd_child: Vec<u32>,
+    /// Per trie node: its next sibling whose [`Self::text_tail`] is [`NOT_TEXT`].
+    pub odd_next: Vec<u32>,
     /// Every text token, as a bitmask over ids.
     pub text_bits: Vec<u32>,
     /// Per trie node: the bytes that occur strictly below it
@@ -95,7 +102,10 @@ fn text_tails(trie: &[TrieNode]) -> (Vec<u8>, Vec<u8>) {
             }
         })
         .collect();
-    let phases = phase.iter().map(|p| p.map_or(0, Phase::index)).collect();
+    let phases = phase
+        .iter()
+        .map(|p| p.map_or(NOT_TEXT, Phase::index))
+        .collect();
     (tails, phases)
 }
 
@@ -114,6 +124,31 @@ fn below_and_height(trie: &[TrieNode]) -> (Vec<ByteClass>, Vec<u8>) {
         }
     }
     (below, height)
+}
+
+/// [`VocabIndex::odd_child`] and [`VocabIndex::odd_next`] of every node.
+fn odd_links(trie: &[TrieNode], tail: &[u8]) -> (Vec<u32>, Vec<u32>) {
+    let n = trie.len();
+    let mut child = vec![u32::MAX; n];
+    let mut next = vec![u32::MAX; n];
+    let mut kids: Vec<u32> = Vec::new();
+    for p in 0..n {
+        kids.clear();
+        let mut c = trie[p].first_child;
+        while c != u32::MAX {
+            if tail[c as usize] == NOT_TEXT {
+                kids.push(c);
+            }
+            c = trie[c as usize].next_sibling;
+        }
+        if let Some(&first) = kids.first() {
+            child[p] = first;
+        }
+        for w in kids.windows(2) {
+            next[w[0] as usize] = w[1];
+        }
+    }
+    (child, next)
 }
 
 impl VocabIndex {
@@ -151,6 +186,8 @@ impl VocabIndex {
             trie: Vec::new(),
             text_tail: Vec::new(),
             text_phase: Vec::new(),
+            odd_child: Vec::new(),
+            odd_next: Vec::new(),
             text_bits: Vec::new(),
             below: Vec::new(),
             height: Vec::new(),
@@ -162,6 +199,7 @@ impl VocabIndex {
         v.text_bits = bits;
         v.trie = v.build_trie();
         (v.text_tail, v.text_phase) = text_tails(&v.trie);
+        (v.odd_child, v.odd_next) = odd_links(&v.trie, &v.text_tail);
         (v.below, v.height) = below_and_height(&v.trie);
         v
     }

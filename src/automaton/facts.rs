@@ -1,0 +1,136 @@
+//! Per-state facts that the token walk's shortcuts read ([`super::text`], [`super::runs`]),
+//! computed for a state, and what it leads to, the first time a walk asks: a large
+//! automaton (a `date-time` format has tens of thousands of states) costs nothing for the
+//! states no walk reaches. Values are deterministic, so concurrent walks that compute the
+//! same state store the same values.
+
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+
+use super::RuleDfa;
+use super::runs::{self, Run, RunClasses};
+use super::text::{self, INSIDE, TextClasses};
+
+/// Facts of one automaton's states; each slot holds 0 until known, else the value + 1.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    tc: TextClasses,
+    rc: RunClasses,
+    safe: Vec<AtomicU16>,
+    /// `[state * INSIDE.len() + phase]`.
+    inside: Vec<AtomicU16>,
+    run_depth: Vec<AtomicU16>,
+    run_class: Vec<[AtomicU64; 2]>,
+}
+
+fn slots(n: usize) -> Vec<AtomicU16> {
+    (0..n).map(|_| AtomicU16::new(0)).collect()
+}
+
+impl Facts {
+    pub fn new(d: &RuleDfa) -> Facts {
+        let n = d.num_states();
+        Facts {
+            tc: TextClasses::new(d),
+            rc: RunClasses::new(d),
+            safe: slots(n),
+            inside: slots(n * INSIDE.len()),
+            run_depth: slots(n),
+            run_class: (0..n)
+                .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
+                .collect(),
+        }
+    }
+
+    fn known_safe(&self, s: u32) -> Option<u8> {
+        match self.safe[s as usize].load(Ordering::Relaxed) {
+            0 => None,
+            v => Some((v - 1) as u8),
+        }
+    }
+
+    /// How many safe characters `s` surely takes ([`text::safe_closure`]).
+    pub fn safe(&self, d: &RuleDfa, s: u32) -> u8 {
+        if let Some(v) = self.known_safe(s) {
+            return v;
+        }
+        let mut out = 0;
+        for (st, v) in text::safe_closure(d, &self.tc, s, |t| self.known_safe(t)) {
+            self.safe[st as usize].store(v as u16 + 1, Ordering::Relaxed);
+            if st == s {
+                out = v;
+            }
+        }
+        out
+    }
+
+    /// [`text::inside_depth`] of `s` in phase `INSIDE[k]`.
+    pub fn inside(&self, d: &RuleDfa, s: u32, k: usize) -> u8 {
+        let slot = &self.inside[s as usize * INSIDE.len() + k];
+        match slot.load(Ordering::Relaxed) {
+            0 => {
+                let v = text::inside_depth(d, &self.tc, s, k, |t| self.safe(d, t));
+                slot.store(v as u16 + 1, Ordering::Relaxed);
+                v
+            }
+            v => (v - 1) as u8,
+        }
+    }
+
+    fn known_run(&self, s: u32) -> Option<Run> {
+        match self.run_depth[s as usize].load(Ordering::Acquire) {
+            0 => None,
+            v => {
+                let [lo, hi] = &self.run_class[s as usize];
+                let class =
+                    lo.load(Ordering::Relaxed) as u128 | (hi.load(Ordering::Relaxed) as u128) << 64;
+                Some(Run {
+                    class,
+                    depth: (v - 1) as u8,
+                })
+            }
+        }
+    }
+
+    fn store_run(&self, s: u32, r: Run) {
+        let [lo, hi] = &self.run_class[s as usize];
+        lo.store(r.class as u64, Ordering::Relaxed);
+        hi.store((r.class >> 64) as u64, Ordering::Relaxed);
+        self.run_depth[s as usize].store(r.depth as u16 + 1, Ordering::Release);
+    }
+
+    /// The [`Run`] of `s`: its class, and how many bytes of it in a row `s` surely takes
+    /// (a chain that runs into a cycle never ends: 255; longer than 255 counts as 255).
+    pub fn run(&self, d: &RuleDfa, s: u32) -> Run {
+        if let Some(r) = self.known_run(s) {
+            return r;
+        }
+        // Follow the chain from `s` until a known state, its end, or a repeat.
+        let mut path: Vec<(u32, runs::ByteClass)> = Vec::new();
+        let mut cur = s;
+        let mut cur_step = runs::step(d, &self.rc, cur);
+        let mut v: u8 = loop {
+            if let Some(r) = self.known_run(cur) {
+                break r.depth;
+            }
+            let Some((t, class)) = cur_step else {
+                self.store_run(cur, Run::default());
+                break 0;
+            };
+            if path.len() > 255 || path.iter().any(|&(p, _)| p == cur) {
+                break 255;
+            }
+            path.push((cur, class));
+            let t_step = runs::step(d, &self.rc, t);
+            if !runs::links(d, class, t, t_step) {
+                break 0;
+            }
+            cur = t;
+            cur_step = t_step;
+        };
+        while let Some((p, class)) = path.pop() {
+            v = v.saturating_add(1);
+            self.store_run(p, Run { class, depth: v });
+        }
+        self.known_run(s).unwrap_or_default()
+    }
+}
