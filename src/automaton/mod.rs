@@ -313,11 +313,24 @@ impl<'g> Builder<'g> {
             let rid = kept[i];
             let rule = g.rule(rid);
             self.current = rid;
-            let mut nfa = Nfa::default();
-            let start = nfa.add(&mut self.budget)?;
-            let end = nfa.add(&mut self.budget)?;
-            self.build(&mut nfa, &rule.body, start, end, 0)?;
-            let (mut dfa, calls) = determinize(&nfa, start, end, &rule.name)?;
+            let (mut dfa, calls) = match closed_dfa(&rule.body) {
+                Some(mut dfa) => {
+                    dfa.name.clone_from(&rule.name);
+                    let n = dfa.num_states();
+                    (dfa, vec![Vec::new(); n])
+                }
+                None => {
+                    let mut nfa = Nfa::default();
+                    let start = nfa.add(&mut self.budget)?;
+                    let end = nfa.add(&mut self.budget)?;
+                    self.build(&mut nfa, &rule.body, start, end, 0)?;
+                    let built = determinize(&nfa, start, end, &rule.name)?;
+                    if rule.lookahead.is_none() {
+                        remember_closed_dfa(&rule.body, &built);
+                    }
+                    built
+                }
+            };
             for st_calls in &calls {
                 for (c, _) in st_calls {
                     if !kept_index.contains_key(c) {
@@ -678,6 +691,51 @@ fn closure(nfa: &Nfa, set: &mut Vec<u32>, seen: &mut [u32], mark: u32) {
 }
 
 type DfaWithCalls = (RuleDfa, Vec<Vec<(RuleId, u32)>>);
+
+/// Automata of large rule bodies that reference no rule, shared by every grammar the process
+/// builds: format automata (`date-time`, `uri`, ...) recur across schemas and take tens of
+/// milliseconds each to determinize.
+static CLOSED_DFAS: std::sync::OnceLock<parking_lot::Mutex<FxHashMap<Expr, RuleDfa>>> =
+    std::sync::OnceLock::new();
+/// Smallest automaton kept in [`CLOSED_DFAS`].
+const CLOSED_MIN_STATES: usize = 512;
+/// Most states kept in [`CLOSED_DFAS`] in all.
+const CLOSED_MAX_STATES: usize = 200_000;
+
+fn has_ref(e: &Expr) -> bool {
+    match e {
+        Expr::Ref(_) => true,
+        Expr::Bytes(_) | Expr::Class(_) => false,
+        Expr::Seq(v) | Expr::Alt(v) => v.iter().any(has_ref),
+        Expr::Repeat { expr, .. } => has_ref(expr),
+    }
+}
+
+/// The remembered automaton of `body`, if any.
+fn closed_dfa(body: &Expr) -> Option<RuleDfa> {
+    let cache = CLOSED_DFAS.get()?;
+    if has_ref(body) {
+        return None;
+    }
+    cache.lock().get(body).cloned()
+}
+
+/// Remembers the automaton `built` of `body` when `body` references no rule and the
+/// automaton is large; the store stops growing at [`CLOSED_MAX_STATES`].
+fn remember_closed_dfa(body: &Expr, built: &DfaWithCalls) {
+    let (dfa, calls) = built;
+    if dfa.num_states() < CLOSED_MIN_STATES || calls.iter().any(|c| !c.is_empty()) || has_ref(body)
+    {
+        return;
+    }
+    let mut m = CLOSED_DFAS
+        .get_or_init(|| parking_lot::Mutex::new(FxHashMap::default()))
+        .lock();
+    let held: usize = m.values().map(RuleDfa::num_states).sum();
+    if held + dfa.num_states() <= CLOSED_MAX_STATES {
+        m.insert(body.clone(), dfa.clone());
+    }
+}
 
 fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWithCalls> {
     // Byte equivalence classes from all range boundaries.
@@ -1101,5 +1159,22 @@ mod tests {
         let g = Grammar::from_regex(r"[^\n\r\x{2028}\x{2029}]{0,3}\n").unwrap();
         let a = Automata::build(&g).unwrap();
         assert_eq!(a.safe_depth(0, a.rules[0].start), 3);
+    }
+
+    #[test]
+    fn large_closed_rules_are_built_once() {
+        // A rule body referencing no rule, large enough to be remembered: a second grammar
+        // with the same body (under another name) gets the same automaton from the store.
+        let body = r#"[a-z]{1,600} "!""#;
+        let a = Automata::build(&Grammar::from_ebnf(&format!("root ::= {body}"), "root").unwrap())
+            .unwrap();
+        let g = Grammar::from_ebnf(&format!("top ::= {body}"), "top").unwrap();
+        let rule = g.rule(g.root());
+        assert!(a.rules[0].num_states() >= CLOSED_MIN_STATES);
+        let hit = closed_dfa(&rule.body).expect("remembered");
+        assert_eq!(hit.trans, a.rules[0].trans);
+        let b = Automata::build(&g).unwrap();
+        assert_eq!(b.rules[0].name, "top");
+        assert_eq!(b.rules[0].trans, a.rules[0].trans);
     }
 }
