@@ -116,8 +116,8 @@ pub enum Fed {
 
 /// Accepts a number's text only if the number may end there (some byte that cannot
 /// continue a number is allowed next, or the grammar may end).
-fn number(m: &mut GrammarMatcher, text: &str) -> bool {
-    if !lit(m, text) {
+fn number(m: &mut GrammarMatcher, sr: &mut Search, text: &str) -> bool {
+    if !lit(m, sr, text) {
         return false;
     }
     if m.is_completed() {
@@ -141,10 +141,36 @@ struct Search {
     /// Grading a valid instance: integral floats may also be written as integers.
     valid: bool,
     budget: usize,
+    /// The text of each accepted step, indexed by the matcher's history position (entries at
+    /// or past `num_accepted` are stale, left by rollbacks).
+    pieces: Vec<String>,
 }
 
-fn lit(m: &mut GrammarMatcher, s: &str) -> bool {
-    m.accept_string(s).unwrap_or(false)
+impl Search {
+    fn new(layout: Layout, valid: bool) -> Search {
+        Search {
+            layout,
+            valid,
+            budget: BUDGET,
+            pieces: Vec::new(),
+        }
+    }
+
+    /// The text accepted by `m` from history position `from` on.
+    fn text(&self, m: &GrammarMatcher, from: usize) -> String {
+        self.pieces[from..m.num_accepted()].concat()
+    }
+}
+
+/// Accepts `s` as one step and records its text.
+fn lit(m: &mut GrammarMatcher, sr: &mut Search, s: &str) -> bool {
+    let n = m.num_accepted();
+    let ok = m.accept_string(s).unwrap_or(false);
+    if ok {
+        sr.pieces.truncate(n);
+        sr.pieces.push(s.to_string());
+    }
+    ok
 }
 
 fn indent(d: usize) -> String {
@@ -179,31 +205,31 @@ fn feed(m: &mut GrammarMatcher, v: &Value, depth: usize, sr: &mut Search) -> boo
     sr.budget -= 1;
     let n0 = m.num_accepted();
     let ok = match v {
-        Value::Null => lit(m, "null"),
-        Value::Bool(b) => lit(m, if *b { "true" } else { "false" }),
+        Value::Null => lit(m, sr, "null"),
+        Value::Bool(b) => lit(m, sr, if *b { "true" } else { "false" }),
         Value::Number(n) => {
             let canonical = number_text(n);
             let float = !n.is_i64() && !n.is_u64() && n.as_f64().is_some_and(|f| f.fract() == 0.0);
             if float {
                 // Written with a fraction in the source: keep it; a valid instance may also
                 // use the integer spelling of the same value.
-                number(m, &format!("{canonical}.0")) || (sr.valid && number(m, &canonical))
+                number(m, sr, &format!("{canonical}.0")) || (sr.valid && number(m, sr, &canonical))
             } else {
-                number(m, &canonical)
+                number(m, sr, &canonical)
             }
         }
-        Value::String(s) => lit(m, &serde_json::to_string(s).unwrap()),
+        Value::String(s) => lit(m, sr, &serde_json::to_string(s).unwrap()),
         Value::Array(a) => {
-            lit(m, "[")
-                && a.iter()
-                    .enumerate()
-                    .all(|(i, x)| lit(m, &sep(layout, i == 0, depth)) && feed(m, x, depth + 1, sr))
-                && lit(m, &close(layout, a.is_empty(), depth, ']'))
+            lit(m, sr, "[")
+                && a.iter().enumerate().all(|(i, x)| {
+                    lit(m, sr, &sep(layout, i == 0, depth)) && feed(m, x, depth + 1, sr)
+                })
+                && lit(m, sr, &close(layout, a.is_empty(), depth, ']'))
         }
         Value::Object(o) => {
             let mut used = vec![false; o.len()];
             let mut memo = Memo::default();
-            lit(m, "{")
+            lit(m, sr, "{")
                 && (greedy(m, o, depth, sr)
                     || (!has_dead_key(m, o, depth, sr)
                         && members(m, o, &mut used, 0, depth, sr, &mut memo)))
@@ -226,7 +252,7 @@ fn place(
     sr: &mut Search,
 ) -> bool {
     let n0 = m.num_accepted();
-    if key_ok(m, k, first, sr.layout, depth) && feed(m, v, depth + 1, sr) {
+    if key_ok(m, sr, k, first, depth) && feed(m, v, depth + 1, sr) {
         return true;
     }
     let n = m.num_accepted() - n0;
@@ -258,7 +284,8 @@ fn greedy(
             break;
         }
     }
-    if placed.iter().all(|&p| p) && lit(m, &close(sr.layout, o.is_empty(), depth, '}')) {
+    let end = close(sr.layout, o.is_empty(), depth, '}');
+    if placed.iter().all(|&p| p) && lit(m, sr, &end) {
         return true;
     }
     let n = m.num_accepted() - n0;
@@ -267,19 +294,25 @@ fn greedy(
 }
 
 /// Accepts the separator and the key of a member; whether that worked.
-fn key_ok(m: &mut GrammarMatcher, k: &str, first: bool, layout: Layout, depth: usize) -> bool {
+fn key_ok(m: &mut GrammarMatcher, sr: &mut Search, k: &str, first: bool, depth: usize) -> bool {
+    let text = key_text(k, first, sr.layout, depth);
+    lit(m, sr, &text)
+}
+
+/// The separator and the key of a member, up to its value.
+fn key_text(k: &str, first: bool, layout: Layout, depth: usize) -> String {
     let ksep = match layout {
         Layout::Compact => ":",
         Layout::Pretty => ": ",
     };
     let key = serde_json::to_string(k).unwrap();
-    lit(m, &format!("{}{key}{ksep}", sep(layout, first, depth)))
+    format!("{}{key}{ksep}", sep(layout, first, depth))
 }
 
 /// Whether the key could come next (probe, nothing placed).
-fn key_next(m: &mut GrammarMatcher, k: &str, first: bool, layout: Layout, depth: usize) -> bool {
+fn key_next(m: &mut GrammarMatcher, sr: &mut Search, k: &str, first: bool, depth: usize) -> bool {
     let n0 = m.num_accepted();
-    let ok = key_ok(m, k, first, layout, depth);
+    let ok = key_ok(m, sr, k, first, depth);
     let n = m.num_accepted() - n0;
     m.rollback(n).expect("rollback");
     ok
@@ -338,12 +371,11 @@ fn walk(
     depth: usize,
     sr: &mut Search,
 ) {
-    let layout = sr.layout;
     if sr.budget == 0 || w.seen.iter().all(|&s| s) {
         return;
     }
     let next: Vec<bool> = (0..keys.len())
-        .map(|i| !w.placed[i] && key_next(m, keys[i].0, first, layout, depth))
+        .map(|i| !w.placed[i] && key_next(m, sr, keys[i].0, first, depth))
         .collect();
     if !w.visited.insert((w.placed.clone(), next.clone())) {
         return;
@@ -364,7 +396,7 @@ fn walk(
         }
         w.seen[i] = true;
         let after: Vec<bool> = (0..keys.len())
-            .map(|j| j != i && !w.placed[j] && key_next(m, keys[j].0, false, layout, depth))
+            .map(|j| j != i && !w.placed[j] && key_next(m, sr, keys[j].0, false, depth))
             .collect();
         let n = m.num_accepted() - base;
         m.rollback(n).expect("rollback");
@@ -434,7 +466,7 @@ fn members(
 ) -> bool {
     let layout = sr.layout;
     if done == o.len() {
-        return lit(m, &close(layout, done == 0, depth, '}'));
+        return lit(m, sr, &close(layout, done == 0, depth, '}'));
     }
     let key = (used.clone(), fingerprint(m));
     if memo.failed.contains(&key) {
@@ -445,7 +477,7 @@ fn members(
         if used[i] || sr.budget == 0 {
             continue;
         }
-        if !key_ok(m, k, done == 0, layout, depth) {
+        if !key_ok(m, sr, k, done == 0, depth) {
             continue;
         }
         sr.budget = sr.budget.saturating_sub(1);
@@ -468,23 +500,199 @@ fn members(
 
 /// Whether some key order of the instance is accepted as a complete text.
 pub fn accepts_value(m: &GrammarMatcher, v: &Value, layout: Layout, valid: bool) -> Fed {
-    let mut sr = Search {
-        layout,
-        valid,
-        budget: BUDGET,
-    };
+    feed_value(m, v, layout, valid).0
+}
+
+/// Searches a key order of the instance as [`accepts_value`] does; with the outcome, the text
+/// that was fed when the whole instance was accepted (`Fed::Accepted`, or `Fed::Rejected`
+/// where the grammar cannot end after it).
+pub fn feed_value(
+    m: &GrammarMatcher,
+    v: &Value,
+    layout: Layout,
+    valid: bool,
+) -> (Fed, Option<String>) {
+    let mut sr = Search::new(layout, valid);
     let mut m = m.fork();
+    let n0 = m.num_accepted();
     if feed(&mut m, v, 0, &mut sr) {
+        let text = Some(sr.text(&m, n0));
         if m.is_completed() {
-            Fed::Accepted
+            (Fed::Accepted, text)
         } else {
-            Fed::Rejected
+            (Fed::Rejected, text)
         }
     } else if sr.budget == 0 {
-        Fed::Unknown
+        (Fed::Unknown, None)
     } else {
-        Fed::Rejected
+        (Fed::Rejected, None)
     }
+}
+
+/// The spelling of a scalar as [`feed`] first tries it (integral floats keep a `.0`).
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => {
+            let canonical = number_text(n);
+            let float = !n.is_i64() && !n.is_u64() && n.as_f64().is_some_and(|f| f.fract() == 0.0);
+            if float {
+                format!("{canonical}.0")
+            } else {
+                canonical
+            }
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// State of [`best_text`].
+struct Best {
+    m: GrammarMatcher,
+    sr: Search,
+    out: String,
+    /// Everything written so far was accepted by `m`.
+    live: bool,
+}
+
+impl Best {
+    /// Writes `s`, feeding it while everything so far was accepted.
+    fn emit(&mut self, s: &str) {
+        if self.live && !lit(&mut self.m, &mut self.sr, s) {
+            self.live = false;
+        }
+        self.out.push_str(s);
+    }
+
+    /// Writes `v`: in a key order the matcher accepts when there is one, otherwise as
+    /// [`Best::parts`] does.
+    fn value(&mut self, v: &Value, depth: usize) {
+        if self.live {
+            let n0 = self.m.num_accepted();
+            self.sr.budget = BUDGET;
+            if feed(&mut self.m, v, depth, &mut self.sr) {
+                let t = self.sr.text(&self.m, n0);
+                self.out.push_str(&t);
+                return;
+            }
+        }
+        self.parts(v, depth);
+    }
+
+    /// Writes `v` part by part: each object's members in the order [`Best::pick`] finds (the
+    /// value of a member whose value is rejected written the same way), and once something
+    /// is rejected, the rest in instance order.
+    fn parts(&mut self, v: &Value, depth: usize) {
+        let layout = self.sr.layout;
+        match v {
+            Value::Array(a) => {
+                self.emit("[");
+                for (i, x) in a.iter().enumerate() {
+                    self.emit(&sep(layout, i == 0, depth));
+                    self.value(x, depth + 1);
+                }
+                self.emit(&close(layout, a.is_empty(), depth, ']'));
+            }
+            Value::Object(o) => {
+                self.emit("{");
+                let mut placed = vec![false; o.len()];
+                for done in 0..o.len() {
+                    let first = done == 0;
+                    let n0 = self.m.num_accepted();
+                    let pick = if self.live {
+                        self.pick(o, &placed, first, depth)
+                    } else {
+                        None
+                    };
+                    match pick {
+                        Some((i, whole)) => {
+                            placed[i] = true;
+                            let (k, x) = o.iter().nth(i).unwrap();
+                            let ok = if whole {
+                                place(&mut self.m, k, x, first, depth, &mut self.sr)
+                            } else {
+                                key_ok(&mut self.m, &mut self.sr, k, first, depth)
+                            };
+                            assert!(ok, "replaying a member");
+                            let t = self.sr.text(&self.m, n0);
+                            self.out.push_str(&t);
+                            if !whole {
+                                self.value(o.iter().nth(i).unwrap().1, depth + 1);
+                            }
+                        }
+                        None => {
+                            let i = placed.iter().position(|&p| !p).unwrap();
+                            placed[i] = true;
+                            let (k, x) = o.iter().nth(i).unwrap();
+                            self.emit(&key_text(k, first, layout, depth));
+                            self.value(x, depth + 1);
+                        }
+                    }
+                }
+                self.emit(&close(layout, o.is_empty(), depth, '}'));
+            }
+            _ => {
+                self.live = false;
+                self.out.push_str(&scalar_text(v));
+            }
+        }
+    }
+}
+
+impl Best {
+    /// The member to write next (and whether the matcher accepts it whole), among those whose
+    /// key the matcher allows next: the one after which the fewest of the others are no
+    /// longer allowed (a member whose value is rejected counts as skipping none), then one
+    /// accepted whole, then the first in the instance. This follows the declared order, so
+    /// that an optional key is not skipped by a later one. Leaves the matcher where it was.
+    fn pick(
+        &mut self,
+        o: &serde_json::Map<String, Value>,
+        placed: &[bool],
+        first: bool,
+        depth: usize,
+    ) -> Option<(usize, bool)> {
+        let (m, sr) = (&mut self.m, &mut self.sr);
+        sr.budget = BUDGET;
+        let keys: Vec<(&String, &Value)> = o.iter().collect();
+        let cands: Vec<usize> = (0..keys.len())
+            .filter(|&i| !placed[i] && key_next(m, sr, keys[i].0, first, depth))
+            .collect();
+        let mut best: Option<(usize, bool, usize)> = None;
+        for &c in &cands {
+            let n0 = m.num_accepted();
+            let whole = place(m, keys[c].0, keys[c].1, first, depth, sr);
+            let skips = if whole {
+                let s = cands
+                    .iter()
+                    .filter(|&&j| j != c && !key_next(m, sr, keys[j].0, false, depth))
+                    .count();
+                let n = m.num_accepted() - n0;
+                m.rollback(n).expect("rollback");
+                s
+            } else {
+                0
+            };
+            if best.is_none_or(|(s, w, _)| (skips, !whole) < (s, !w)) {
+                best = Some((skips, whole, c));
+            }
+        }
+        best.map(|(_, whole, c)| (c, whole))
+    }
+}
+
+/// For an instance [`feed_value`] found no text for (the grammar rejects every key order): a
+/// text of it in the given layout that goes as far into the grammar as a greedy key order
+/// gets (see [`Best::parts`]), so that token-level checks of rejected instances do not fail
+/// early on a mere key-order difference.
+pub fn best_text(m: &GrammarMatcher, v: &Value, layout: Layout, valid: bool) -> String {
+    let mut b = Best {
+        m: m.fork(),
+        sr: Search::new(layout, valid),
+        out: String::new(),
+        live: true,
+    };
+    b.parts(v, 0);
+    b.out
 }
 
 /// How one instance came out.

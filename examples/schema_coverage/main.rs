@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! cargo run --release --example schema_coverage -- [--data DIR] [--bench-only] [--suite-only]
-//!     [--subset NAME] [--id ID] [--limit N] [--strict] [--relax] [--list-wrong]
+//!     [--subset NAME] [--id ID] [--skip N] [--limit N] [--strict] [--relax] [--list-wrong]
 //!     [--list-refused] [--convert-only] [--compile-only]
+//!     [--tokens [--tokenizer NAME] [--mask-all]]
 //! cargo run --release --example schema_coverage -- --print '<schema JSON>' [texts...]
 //! ```
 //!
@@ -12,9 +13,14 @@
 //! compiles and every valid instance is accepted (compact and pretty-printed) and every
 //! invalid one rejected; for the Test-Suite each test counts alone. Refusals (errors) are
 //! counted by the keyword their message names; wrong answers are listed.
+//!
+//! `--tokens`: JSONSchemaBench only, token by token with a real tokenizer (default
+//! `llama3-128k`, vendored or shared), each text also checked against the byte matcher; see
+//! `tokens.rs`.
 
 #[path = "harness.rs"]
 mod harness;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -32,6 +38,7 @@ struct Args {
     suite: bool,
     subset: Option<String>,
     id: Option<String>,
+    skip: usize,
     limit: usize,
     strict: bool,
     relax: bool,
@@ -39,6 +46,9 @@ struct Args {
     list_refused: bool,
     convert_only: bool,
     compile_only: bool,
+    /// Token-level mode (`tokens.rs`).
+    tokens: bool,
+    mask_all: bool,
 }
 
 #[derive(Default)]
@@ -78,6 +88,7 @@ fn main() {
         suite: true,
         subset: None,
         id: None,
+        skip: 0,
         limit: usize::MAX,
         strict: false,
         relax: false,
@@ -85,7 +96,10 @@ fn main() {
         list_refused: false,
         convert_only: false,
         compile_only: false,
+        tokens: false,
+        mask_all: false,
     };
+    let mut tokenizer = "llama3-128k".to_string();
     while let Some(x) = argv.next() {
         match x.as_str() {
             "--data" => a.data = PathBuf::from(argv.next().expect("--data DIR")),
@@ -93,6 +107,7 @@ fn main() {
             "--suite-only" => a.bench = false,
             "--subset" => a.subset = argv.next(),
             "--id" => a.id = argv.next(),
+            "--skip" => a.skip = argv.next().and_then(|s| s.parse().ok()).expect("--skip N"),
             "--limit" => a.limit = argv.next().and_then(|s| s.parse().ok()).expect("--limit N"),
             "--strict" => a.strict = true,
             "--relax" => a.relax = true,
@@ -100,6 +115,9 @@ fn main() {
             "--list-refused" => a.list_refused = true,
             "--convert-only" => a.convert_only = true,
             "--compile-only" => a.compile_only = true,
+            "--tokens" => a.tokens = true,
+            "--tokenizer" => tokenizer = argv.next().expect("--tokenizer NAME"),
+            "--mask-all" => a.mask_all = true,
             "--print" => {
                 let schema: Value = serde_json::from_str(&argv.next().expect("--print SCHEMA"))
                     .expect("schema JSON");
@@ -108,6 +126,10 @@ fn main() {
             }
             _ => panic!("unknown argument {x}"),
         }
+    }
+    if a.tokens {
+        tokens::tokens_bench(&a, &tokenizer);
+        return;
     }
     if a.bench {
         bench(&a);
@@ -186,7 +208,7 @@ fn bench(a: &Args) {
             continue;
         }
         let mut t = Tally::default();
-        for e in read_jsonl(&f).into_iter().take(a.limit) {
+        for e in read_jsonl(&f).into_iter().skip(a.skip).take(a.limit) {
             let id = e["id"].as_str().unwrap_or("?").to_string();
             if a.id.as_ref().is_some_and(|x| *x != id) {
                 continue;
@@ -319,21 +341,28 @@ fn bench(a: &Args) {
     for (t, c, n) in slow.iter().take(8) {
         println!("  {t:>8.2} {c:>8.2}  {n}");
     }
+    print_refusals(refusals);
+    print_wrong(&wrong_list, a.list_wrong, "wrong answers");
+}
+
+/// Refusal counts by keyword, most first.
+pub(crate) fn print_refusals(refusals: BTreeMap<String, usize>) {
     println!("refusals by keyword:");
     let mut r: Vec<_> = refusals.into_iter().collect();
     r.sort_by_key(|x| std::cmp::Reverse(x.1));
     for (k, n) in r {
         println!("  {n:>6}  {k}");
     }
-    if a.list_wrong || wrong_list.len() <= 40 {
-        for w in &wrong_list {
+}
+
+/// The wrong answers, or their count when many and not asked for.
+pub(crate) fn print_wrong(wrong: &[String], all: bool, what: &str) {
+    if all || wrong.len() <= 40 {
+        for w in wrong {
             println!("  {w}");
         }
     } else {
-        println!(
-            "  ({} wrong answers; --list-wrong shows them)",
-            wrong_list.len()
-        );
+        println!("  ({} {what}; --list-wrong shows them)", wrong.len());
     }
 }
 
