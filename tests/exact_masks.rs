@@ -134,6 +134,10 @@ name ::= [A-Z] [a-z]*"#,
             "required": ["u", "w", "t", "k"]}"#,
     ),
     ("re:runs", r"[\w.-]+(/[\w.~%-]*)*|[^\n]{0,24}"),
+    // Free text that a trigger ends, and text that must contain a word: text states that
+    // leave their loop on a few ASCII characters.
+    ("re:trigger", r"([^<\n]|<[^t\n])*<tool>[a-z]{1,8}</tool>"),
+    ("re:contains", r"[^\n]*date-time[^\n]{0,10}"),
 ];
 
 fn grammar(name: &str, src: &str) -> Grammar {

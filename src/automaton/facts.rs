@@ -16,6 +16,8 @@ pub(crate) struct Facts {
     tc: TextClasses,
     rc: RunClasses,
     safe: Vec<AtomicU16>,
+    /// Safe depth leaving out the ASCII characters outside the state's run.
+    excl: Vec<AtomicU16>,
     /// `[state * INSIDE.len() + phase]`.
     inside: Vec<AtomicU16>,
     run_depth: Vec<AtomicU16>,
@@ -33,6 +35,7 @@ impl Facts {
             tc: TextClasses::new(d),
             rc: RunClasses::new(d),
             safe: slots(n),
+            excl: slots(n),
             inside: slots(n * INSIDE.len()),
             run_depth: slots(n),
             run_class: (0..n)
@@ -54,13 +57,35 @@ impl Facts {
             return v;
         }
         let mut out = 0;
-        for (st, v) in text::safe_closure(d, &self.tc, s, |t| self.known_safe(t)) {
+        for (st, v) in text::safe_closure(d, &self.tc, s, 0, |t| self.known_safe(t)) {
             self.safe[st as usize].store(v as u16 + 1, Ordering::Relaxed);
             if st == s {
                 out = v;
             }
         }
         out
+    }
+
+    /// The safe ASCII characters outside the run of `s` (those that leave its loop, such as
+    /// the first byte of a trigger in free text), and how many safe characters `s` surely
+    /// takes when those are left out ([`text::safe_closure`] with an exclusion).
+    pub fn excluding(&self, d: &RuleDfa, s: u32) -> (runs::ByteClass, u8) {
+        let e = text::SAFE_ASCII & !self.run(d, s).class;
+        if e == 0 || e == text::SAFE_ASCII {
+            return (e, 0);
+        }
+        let slot = &self.excl[s as usize];
+        match slot.load(Ordering::Relaxed) {
+            0 => {
+                let v = text::safe_closure(d, &self.tc, s, e, |_| None)
+                    .into_iter()
+                    .find(|&(st, _)| st == s)
+                    .map_or(0, |(_, v)| v);
+                slot.store(v as u16 + 1, Ordering::Relaxed);
+                (e, v)
+            }
+            v => (e, (v - 1) as u8),
+        }
     }
 
     /// [`text::inside_depth`] of `s` in phase `INSIDE[k]`.

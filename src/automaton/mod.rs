@@ -108,6 +108,13 @@ impl RuleDfa {
     pub fn num_states(&self) -> usize {
         self.accept.len()
     }
+    /// No call here, and no lookahead to check if the rule ends here: the rule's own
+    /// transitions are all a walk needs to know whether it takes a byte string.
+    #[inline]
+    pub fn quiet(&self, state: u32) -> bool {
+        self.plain[state as usize]
+            || (self.calls[state as usize].is_empty() && self.lookahead.is_none())
+    }
     fn memory_bytes(&self) -> usize {
         256 + self.trans.len() * 4
             + self.accept.len() * 3

@@ -1,5 +1,5 @@
 //! Runs of one byte class: per automaton state, a set of bytes that all lead to the same
-//! plain state, and how many such bytes in a row the state surely takes.
+//! quiet state, and how many such bytes in a row the state surely takes.
 //!
 //! Pattern and format automata spend most of their states in loops over a class (`[\w.-]+`,
 //! the characters of a URI path) or in counted chains over one (`[a-z]{1,64}`). The token
@@ -21,7 +21,7 @@ pub(crate) fn class_bit(b: u8) -> ByteClass {
 }
 
 /// The run of one state: bytes in `class` surely take the state `depth` bytes deep (255:
-/// at least 255) through plain states, the last byte possibly ending elsewhere.
+/// at least 255) through quiet states, the last byte possibly ending elsewhere.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Run {
     pub class: ByteClass,
@@ -63,10 +63,10 @@ impl RunClasses {
     }
 }
 
-/// For a plain state: the successor most ASCII bytes lead to, and the bytes that lead there
+/// For a quiet state: the successor most ASCII bytes lead to, and the bytes that lead there
 /// (with bit 127 when all of `0x7f..=0xff` do too); `None` for other states.
 pub(crate) fn step(d: &RuleDfa, rc: &RunClasses, s: u32) -> Option<(u32, ByteClass)> {
-    if !d.plain[s as usize] {
+    if !d.quiet(s) {
         return None;
     }
     let row = &d.trans[s as usize * d.ncls..(s as usize + 1) * d.ncls];
@@ -93,7 +93,7 @@ pub(crate) fn step(d: &RuleDfa, rc: &RunClasses, s: u32) -> Option<(u32, ByteCla
     Some((t, m))
 }
 
-/// Whether a run of `s`, with class `class`, continues through its successor `t` (plain,
+/// Whether a run of `s`, with class `class`, continues through its successor `t` (quiet,
 /// with a run whose class holds `class`): strings over `class` are then strings over `t`'s.
 pub(crate) fn links(
     d: &RuleDfa,
@@ -101,5 +101,5 @@ pub(crate) fn links(
     t: u32,
     t_step: Option<(u32, ByteClass)>,
 ) -> bool {
-    d.plain[t as usize] && t_step.is_some_and(|(_, tc)| class & !tc == 0)
+    d.quiet(t) && t_step.is_some_and(|(_, tc)| class & !tc == 0)
 }

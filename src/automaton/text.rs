@@ -6,10 +6,24 @@
 //! Two facts meet in the walk (`compiler/mask.rs`): for a trie node, the most characters the
 //! tokens below it add when every continuation is safe text ([`Phase`], used by the
 //! vocabulary index); and for an automaton state, how many safe characters it surely takes,
-//! whatever they are, passing only through plain states ([`safe_closure`]). Where the first
+//! whatever they are, passing only through quiet states ([`safe_closure`]). Where the first
 //! is within the second, every token below the node is accepted without walking it.
 
+use super::runs::{ByteClass, class_bit};
 use super::{DEAD, RuleDfa};
+
+/// The safe ASCII characters as a [`ByteClass`].
+pub(crate) const SAFE_ASCII: ByteClass = {
+    let mut m: ByteClass = 0;
+    let mut b = 0x20;
+    while b < 0x7f {
+        if b != b'"' && b != b'\\' {
+            m |= 1 << b;
+        }
+        b += 1;
+    }
+    m
+};
 
 /// Where a byte string stands in the UTF-8 encoding of safe text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +139,8 @@ pub(crate) struct TextClasses {
     rows: Vec<Vec<Vec<usize>>>,
     /// Classes of the safe ASCII characters.
     ascii: Vec<usize>,
+    /// Per automaton class: its ASCII bytes.
+    class_ascii: Vec<ByteClass>,
     /// Classes of the continuation bytes.
     cont: Vec<usize>,
     /// Per phase of [`INSIDE`]: one byte per distinct (class, next phase).
@@ -164,9 +180,14 @@ impl TextClasses {
                 v
             })
             .collect();
+        let mut class_ascii: Vec<ByteClass> = vec![0; d.ncls];
+        for b in 0u8..0x7f {
+            class_ascii[d.classes[b as usize] as usize] |= class_bit(b);
+        }
         TextClasses {
             rows,
             ascii,
+            class_ascii,
             cont: classes_of(0x80, 0xbf),
             reps,
         }
@@ -174,26 +195,29 @@ impl TextClasses {
 }
 
 /// The states `s` ends on after each whole safe character, when every one of them (and
-/// every prefix of one) is taken passing only through plain states before its last byte.
-fn succ(d: &RuleDfa, tc: &TextClasses, s: u32) -> Option<Vec<u32>> {
+/// every prefix of one) is taken passing only through quiet states before its last byte.
+/// ASCII characters in `excl` are left out (they need not be taken).
+fn succ(d: &RuleDfa, tc: &TextClasses, s: u32, excl: ByteClass) -> Option<Vec<u32>> {
     let row_of = |st: u32| &d.trans[st as usize * d.ncls..(st as usize + 1) * d.ncls];
+    let kept = |c: usize| tc.class_ascii[c] & excl == 0;
     // Most states of pattern and format automata fail on some ASCII character.
-    if !d.plain[s as usize] || tc.ascii.iter().any(|&c| row_of(s)[c] == DEAD) {
+    if !d.quiet(s) || tc.ascii.iter().any(|&c| kept(c) && row_of(s)[c] == DEAD) {
         return None;
     }
     let mut ends: Vec<u32> = Vec::new();
     let mut cur: Vec<u32> = Vec::new();
     let mut next: Vec<u32> = Vec::new();
-    for row in &tc.rows {
+    for (r, row) in tc.rows.iter().enumerate() {
         cur.clear();
         cur.push(s);
         for (i, cls) in row.iter().enumerate() {
             let last = i + 1 == row.len();
             next.clear();
             for &st in &cur {
-                for &c in cls {
+                // The first three rows are the ASCII characters.
+                for &c in cls.iter().filter(|&&c| r >= 3 || kept(c)) {
                     let t = row_of(st)[c];
-                    if t == DEAD || (!last && !d.plain[t as usize]) {
+                    if t == DEAD || (!last && !d.quiet(t)) {
                         return None;
                     }
                     next.push(t);
@@ -210,15 +234,17 @@ fn succ(d: &RuleDfa, tc: &TextClasses, s: u32) -> Option<Vec<u32>> {
     Some(ends)
 }
 
-/// Safe depths of `s` and of the plain states its safe characters lead to (a closed set):
+/// Safe depths of `s` and of the quiet states its safe characters lead to (a closed set):
 /// how many safe characters a state surely takes, whatever they are (the last one possibly
-/// cut short), passing only through plain states (no end, no call) before the last byte;
-/// 255 means "at least 255"; 0 for states that are not plain. `known` gives states already
-/// settled, which are not entered again.
+/// cut short), passing only through quiet states (no call, no lookahead to check; [`RuleDfa::quiet`]) before the last byte;
+/// 255 means "at least 255"; 0 for states that are not quiet. `known` gives states already
+/// settled, which are not entered again. With `excl`, the ASCII characters in it are left
+/// out of "safe" throughout.
 pub(crate) fn safe_closure(
     d: &RuleDfa,
     tc: &TextClasses,
     s: u32,
+    excl: ByteClass,
     known: impl Fn(u32) -> Option<u8>,
 ) -> Vec<(u32, u8)> {
     // The closure, with each member's successors.
@@ -229,9 +255,9 @@ pub(crate) fn safe_closure(
     let mut k = 0;
     while k < members.len() {
         let st = members[k].0;
-        let out = succ(d, tc, st);
+        let out = succ(d, tc, st, excl);
         for &t in out.iter().flatten() {
-            if d.plain[t as usize] && known(t).is_none() && !index.contains_key(&t) {
+            if d.quiet(t) && known(t).is_none() && !index.contains_key(&t) {
                 index.insert(t, members.len());
                 members.push((t, None));
             }
@@ -239,7 +265,7 @@ pub(crate) fn safe_closure(
         members[k].1 = out;
         k += 1;
     }
-    // f(s) = min over characters of (1 if the character ends on a state that is not plain,
+    // f(s) = min over characters of (1 if the character ends on a state that is not quiet,
     // else 1 + f(that state)); a greatest fixpoint from 255 down.
     let m = members.len();
     let mut f: Vec<u16> = members
@@ -260,7 +286,7 @@ pub(crate) fn safe_closure(
         };
         let mut v = 255u16;
         for &t in ends {
-            let x = if !d.plain[t as usize] {
+            let x = if !d.quiet(t) {
                 1
             } else if let Some(&j) = index.get(&t) {
                 (1 + f[j]).min(255)
@@ -295,9 +321,9 @@ pub(crate) fn safe_closure(
 }
 
 /// For state `s` reached inside a character, in phase `INSIDE[k]`: 0 when some completion
-/// of the character is not surely taken (a dead byte, or a state that is not plain before
+/// of the character is not surely taken (a dead byte, or a state that is not quiet before
 /// the last byte); otherwise 1 + the fewest safe characters surely taken after any
-/// completion (`depth` of the state it lands on, 0 when that is not plain), at most 255.
+/// completion (`depth` of the state it lands on, 0 when that is not quiet), at most 255.
 pub(crate) fn inside_depth(
     d: &RuleDfa,
     tc: &TextClasses,
@@ -306,7 +332,7 @@ pub(crate) fn inside_depth(
     mut depth: impl FnMut(u32) -> u8,
 ) -> u8 {
     let row_of = |st: u32| &d.trans[st as usize * d.ncls..(st as usize + 1) * d.ncls];
-    if !d.plain[s as usize] || tc.cont.iter().all(|&c| row_of(s)[c] == DEAD) {
+    if !d.quiet(s) || tc.cont.iter().all(|&c| row_of(s)[c] == DEAD) {
         return 0;
     }
     // Follow every completion of the character, as (state, phase) pairs.
@@ -316,7 +342,7 @@ pub(crate) fn inside_depth(
     while !cur.is_empty() {
         next.clear();
         for &(st, ph) in &cur {
-            if !d.plain[st as usize] {
+            if !d.quiet(st) {
                 return 0;
             }
             for &b in &tc.reps[ph.index() as usize - 1] {
@@ -326,7 +352,7 @@ pub(crate) fn inside_depth(
                     return 0;
                 }
                 if p2 == Phase::Boundary {
-                    let v = if d.plain[t as usize] { depth(t) } else { 0 };
+                    let v = if d.quiet(t) { depth(t) } else { 0 };
                     least = least.min(v);
                 } else {
                     next.push((t, p2));

@@ -200,10 +200,29 @@ pub(crate) fn classify(
     parent: Parent,
 ) -> StateMask {
     let mut w = TrieWalk::new(a, vocab, parent, false);
-    for (node, threads, escaped) in &base.handoffs {
+    for (node, ended, escaped) in &base.handoffs {
+        // Each ended thread continues in the caller's frame, or dies where nothing may
+        // follow, or leaves for an unknown context on the bytes that may follow the rule.
         w.arena.clear();
-        w.arena.extend_from_slice(threads);
-        w.node(*node, 0, threads.len(), *escaped, false);
+        let mut esc = ByteSet::default();
+        for t in ended {
+            if parent.n > 0 {
+                let mut nt = *t;
+                nt.frames[0] = parent.frames[0];
+                nt.level = 1;
+                if !w.arena.contains(&nt) {
+                    w.arena.push(nt);
+                }
+            } else if !parent.closed {
+                esc.union(&a.rules[t.frames[0].0 as usize].follow);
+            }
+        }
+        if w.arena.is_empty() && esc == ByteSet::default() {
+            continue;
+        }
+        w.extra_esc = esc;
+        let n = w.arena.len();
+        w.node(*node, 0, n, *escaped, false);
     }
     let TrieWalk {
         accepted: extra,
@@ -212,10 +231,10 @@ pub(crate) fn classify(
     } = w;
     let mut accepted = base.accepted.clone();
     accepted.extend_from_slice(&extra);
-    accepted.sort_unstable();
+    merge_ranges(&mut accepted);
     let mut uncertain = base.uncertain.clone();
     uncertain.extend_from_slice(&extra_unc);
-    uncertain.sort_unstable();
+    merge_ranges(&mut uncertain);
     let count: usize = accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
     let positions = || accepted.iter().flat_map(|&(lo, hi)| lo..hi);
     let set = match &base.bits {
@@ -359,10 +378,14 @@ struct TrieWalk<'a> {
     uncertain: Vec<(u32, u32)>,
     /// Thread lists of the nodes on the current path, back to back.
     arena: Vec<Thread>,
-    /// Base mode: stop where the rule ends mid-token and record the node in `handoffs`.
+    /// Base mode: where the rule can end mid-token, record the node and the ended threads
+    /// in `handoffs` (a caller continues them) and walk on with the rule's own threads.
     base: bool,
-    handoff: bool,
+    ended: Vec<Thread>,
     handoffs: Vec<(u32, Vec<Thread>, bool)>,
+    /// Bytes after which a thread could leave for an unknown context, added once to the
+    /// next node's own (for ended threads handed to a caller that is not known).
+    extra_esc: ByteSet,
 }
 
 impl<'a> TrieWalk<'a> {
@@ -375,8 +398,9 @@ impl<'a> TrieWalk<'a> {
             uncertain: Vec::new(),
             arena: Vec::new(),
             base,
-            handoff: false,
+            ended: Vec::new(),
             handoffs: Vec::new(),
+            extra_esc: ByteSet::default(),
         }
     }
 
@@ -424,7 +448,9 @@ impl<'a> TrieWalk<'a> {
                     nt.n -= 1;
                     self.add(start, nt);
                 } else if t.level == 0 && self.base {
-                    self.handoff = true;
+                    if !self.ended.contains(&t) {
+                        self.ended.push(t);
+                    }
                 } else if t.level < self.parent.n {
                     let mut nt = t;
                     nt.frames[0] = self.parent.frames[t.level as usize];
@@ -440,10 +466,13 @@ impl<'a> TrieWalk<'a> {
         esc
     }
 
-    /// A thread whose closure adds nothing: no call and no end at its state.
+    /// A thread whose closure adds nothing: no call and no end at its state; or, in a base
+    /// walk, the classified rule alone at a quiet state where it may end (the end is handed
+    /// off, see [`Self::plain_walk`]).
     fn simple(&self, t: &Thread) -> bool {
         let (r, st) = t.top();
-        self.a.rules[r as usize].plain[st as usize]
+        let d = &self.a.rules[r as usize];
+        d.plain[st as usize] || (self.base && t.n == 1 && t.level == 0 && d.quiet(st))
     }
 
     /// [`Self::node`] for a single simple thread, without the arena (the common case:
@@ -459,6 +488,13 @@ impl<'a> TrieWalk<'a> {
         let a = self.a;
         let vocab = self.vocab;
         let d = &a.rules[r as usize];
+        if !d.plain[st as usize] {
+            // A base walk at a quiet state where the rule may end: a caller continues the
+            // ended thread below this node; the rule's own thread walks on here.
+            let mut ended = *t;
+            ended.frames[0].1 = st;
+            self.handoffs.push((node, vec![ended], escaped));
+        }
         let facts = a.facts(r);
         let trie = &vocab.trie;
         // A state that surely takes any 255 characters of text, at a character boundary,
@@ -487,7 +523,12 @@ impl<'a> TrieWalk<'a> {
                 if ch.first_child != u32::MAX
                     && ((tail != NOT_TEXT
                         && match vocab.text_phase[c as usize] {
-                            0 => tail <= facts.safe(d, ns),
+                            0 => {
+                                tail <= facts.safe(d, ns) || {
+                                    let (e, depth) = facts.excluding(d, ns);
+                                    tail <= depth && vocab.below[c as usize] & e == 0
+                                }
+                            }
                             k => tail < facts.inside(d, ns, k as usize - 1),
                         })
                         || {
@@ -502,11 +543,11 @@ impl<'a> TrieWalk<'a> {
                 } else {
                     push_range(&mut self.accepted, ch.lo, ch.here_end);
                     if ch.first_child != u32::MAX {
-                        if d.plain[ns as usize] {
+                        let mut t2 = *t;
+                        t2.frames[t2.n as usize - 1].1 = ns;
+                        if self.simple(&t2) {
                             self.plain_walk(c, t, r, ns, escaped);
                         } else {
-                            let mut t2 = *t;
-                            t2.frames[t2.n as usize - 1].1 = ns;
                             let k = self.arena.len();
                             self.arena.push(t2);
                             self.node(c, k, k + 1, escaped, false);
@@ -529,17 +570,15 @@ impl<'a> TrieWalk<'a> {
     /// Children of trie `node` with the threads `arena[start..end]`; `escaped` tells whether
     /// an earlier byte of the path could have left for an unknown context.
     fn node(&mut self, node: u32, start: usize, end: usize, escaped: bool, first: bool) {
-        let esc_bytes = if first {
+        let mut esc_bytes = if first {
             ByteSet::default()
         } else {
             self.close(start)
         };
-        if self.handoff {
-            self.handoff = false;
-            let threads = self.arena[start..end].to_vec();
-            self.arena.truncate(end);
-            self.handoffs.push((node, threads, escaped));
-            return;
+        esc_bytes.union(&std::mem::take(&mut self.extra_esc));
+        if !self.ended.is_empty() {
+            let ended = std::mem::take(&mut self.ended);
+            self.handoffs.push((node, ended, escaped));
         }
         let end = if first { end } else { self.arena.len() };
         let trie = &self.vocab.trie;
@@ -577,6 +616,19 @@ impl<'a> TrieWalk<'a> {
             c = ch.next_sibling;
         }
     }
+}
+
+/// Sorts `v` and joins ranges that overlap or touch.
+fn merge_ranges(v: &mut Vec<(u32, u32)>) {
+    v.sort_unstable();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(v.len());
+    for &(lo, hi) in v.iter() {
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    *v = out;
 }
 
 fn push_range(v: &mut Vec<(u32, u32)>, lo: u32, hi: u32) {
