@@ -88,6 +88,14 @@ impl Facts {
         }
     }
 
+    /// Whether safe text from `s` is only counted: every safe character string of at most
+    /// `depth` characters is taken and none longer, through states with no end and no call
+    /// (so a token of safe text is accepted exactly when it starts at most `depth`
+    /// characters). `depth` is the state's safe depth.
+    pub fn counts_only(&self, d: &RuleDfa, s: u32, depth: u8) -> bool {
+        text::counts_only(d, &self.tc, s, depth)
+    }
+
     /// [`text::inside_depth`] of `s` in phase `INSIDE[k]`.
     pub fn inside(&self, d: &RuleDfa, s: u32, k: usize) -> u8 {
         let slot = &self.inside[s as usize * INSIDE.len() + k];

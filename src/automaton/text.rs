@@ -196,12 +196,19 @@ impl TextClasses {
 
 /// The states `s` ends on after each whole safe character, when every one of them (and
 /// every prefix of one) is taken passing only through quiet states before its last byte.
-/// ASCII characters in `excl` are left out (they need not be taken).
-fn succ(d: &RuleDfa, tc: &TextClasses, s: u32, excl: ByteClass) -> Option<Vec<u32>> {
+/// ASCII characters in `excl` are left out (they need not be taken). `ok` says which states
+/// a character may pass through (quiet ones, or only plain ones).
+fn succ(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    excl: ByteClass,
+    ok: impl Fn(u32) -> bool,
+) -> Option<Vec<u32>> {
     let row_of = |st: u32| &d.trans[st as usize * d.ncls..(st as usize + 1) * d.ncls];
     let kept = |c: usize| tc.class_ascii[c] & excl == 0;
     // Most states of pattern and format automata fail on some ASCII character.
-    if !d.quiet(s) || tc.ascii.iter().any(|&c| kept(c) && row_of(s)[c] == DEAD) {
+    if !ok(s) || tc.ascii.iter().any(|&c| kept(c) && row_of(s)[c] == DEAD) {
         return None;
     }
     let mut ends: Vec<u32> = Vec::new();
@@ -217,7 +224,7 @@ fn succ(d: &RuleDfa, tc: &TextClasses, s: u32, excl: ByteClass) -> Option<Vec<u3
                 // The first three rows are the ASCII characters.
                 for &c in cls.iter().filter(|&&c| r >= 3 || kept(c)) {
                     let t = row_of(st)[c];
-                    if t == DEAD || (!last && !d.quiet(t)) {
+                    if t == DEAD || (!last && !ok(t)) {
                         return None;
                     }
                     next.push(t);
@@ -255,7 +262,7 @@ pub(crate) fn safe_closure(
     let mut k = 0;
     while k < members.len() {
         let st = members[k].0;
-        let out = succ(d, tc, st, excl);
+        let out = succ(d, tc, st, excl, |t| d.quiet(t));
         for &t in out.iter().flatten() {
             if d.quiet(t) && known(t).is_none() && !index.contains_key(&t) {
                 index.insert(t, members.len());
@@ -318,6 +325,44 @@ pub(crate) fn safe_closure(
         .zip(f)
         .map(|((st, _), v)| (*st, v as u8))
         .collect()
+}
+
+/// [`super::facts::Facts::counts_only`]: the states after each whole safe character, level by
+/// level, are plain (and so are the states inside a character), and after `depth` levels
+/// every safe character's first byte is dead.
+pub(crate) fn counts_only(d: &RuleDfa, tc: &TextClasses, s: u32, depth: u8) -> bool {
+    if depth == 0 || depth == 255 || !d.plain[s as usize] {
+        return false;
+    }
+    let mut level: Vec<u32> = vec![s];
+    for _ in 0..depth {
+        let mut next: Vec<u32> = Vec::new();
+        for &st in &level {
+            let Some(ends) = succ(d, tc, st, 0, |t| d.plain[t as usize]) else {
+                return false;
+            };
+            for t in ends {
+                if !d.plain[t as usize] {
+                    return false;
+                }
+                next.push(t);
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        if next.len() > 64 {
+            return false;
+        }
+        level = next;
+    }
+    // After `depth` characters, no safe character may begin.
+    level.iter().all(|&st| {
+        tc.rows.iter().all(|row| {
+            row[0]
+                .iter()
+                .all(|&c| d.trans[st as usize * d.ncls + c] == DEAD)
+        })
+    })
 }
 
 /// For state `s` reached inside a character, in phase `INSIDE[k]`: 0 when some completion

@@ -180,7 +180,32 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     };
     t.frames[0] = (rule, state);
     w.arena.push(t);
+    // Counted text (a string bounded by `maxLength`): tokens of safe text are decided by
+    // their length alone, read from the vocabulary; the walk visits only the other tokens.
+    let d = &a.rules[rule as usize];
+    let facts = a.facts(rule);
+    let depth = facts.safe(d, state);
+    let counted = depth > 0 && depth < 255 && facts.counts_only(d, state, depth);
+    w.odd_only = counted;
     w.node(0, 0, 1, false, true);
+    if counted {
+        let mut run: Option<u32> = None;
+        for (p, &n) in vocab.text_chars.iter().enumerate() {
+            let p = p as u32;
+            match (n <= depth, run) {
+                (true, None) => run = Some(p),
+                (false, Some(lo)) => {
+                    w.accepted.push((lo, p));
+                    run = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(lo) = run {
+            w.accepted.push((lo, vocab.len() as u32));
+        }
+        merge_ranges(&mut w.accepted);
+    }
     let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
     let bits = (count > vocab.words()).then(|| ranges_to_bits(vocab, &w.accepted, count));
     BaseMask {
@@ -386,6 +411,8 @@ struct TrieWalk<'a> {
     /// Bytes after which a thread could leave for an unknown context, added once to the
     /// next node's own (for ended threads handed to a caller that is not known).
     extra_esc: ByteSet,
+    /// Visit only children whose subtree is not all text (the others are decided apart).
+    odd_only: bool,
 }
 
 impl<'a> TrieWalk<'a> {
@@ -401,6 +428,7 @@ impl<'a> TrieWalk<'a> {
             ended: Vec::new(),
             handoffs: Vec::new(),
             extra_esc: ByteSet::default(),
+            odd_only: false,
         }
     }
 
@@ -501,8 +529,9 @@ impl<'a> TrieWalk<'a> {
         // takes every child subtree that is all text (each at most 254 characters): only
         // the other children are walked, and the positions between them are accepted.
         let bulk = vocab.text_phase[node as usize] == 0 && facts.safe(d, st) == 255;
+        let skip = bulk || self.odd_only;
         let mut at = trie[node as usize].here_end;
-        let mut c = if bulk {
+        let mut c = if skip {
             vocab.odd_child[node as usize]
         } else {
             trie[node as usize].first_child
@@ -556,7 +585,7 @@ impl<'a> TrieWalk<'a> {
                     }
                 }
             }
-            c = if bulk {
+            c = if skip {
                 vocab.odd_next[c as usize]
             } else {
                 ch.next_sibling
@@ -582,7 +611,12 @@ impl<'a> TrieWalk<'a> {
         }
         let end = if first { end } else { self.arena.len() };
         let trie = &self.vocab.trie;
-        let mut c = trie[node as usize].first_child;
+        let odd_only = self.odd_only;
+        let mut c = if odd_only {
+            self.vocab.odd_child[node as usize]
+        } else {
+            trie[node as usize].first_child
+        };
         while c != u32::MAX {
             let ch = trie[c as usize];
             let esc = escaped || esc_bytes.contains(ch.byte);
@@ -613,7 +647,11 @@ impl<'a> TrieWalk<'a> {
                 }
             }
             self.arena.truncate(nstart);
-            c = ch.next_sibling;
+            c = if odd_only {
+                self.vocab.odd_next[c as usize]
+            } else {
+                ch.next_sibling
+            };
         }
     }
 }

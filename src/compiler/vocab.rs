@@ -36,6 +36,9 @@ pub(crate) struct VocabIndex {
     pub odd_child: Vec<u32>,
     /// Per trie node: its next sibling whose [`Self::text_tail`] is [`NOT_TEXT`].
     pub odd_next: Vec<u32>,
+    /// Per sorted position: the characters the token starts when it is safe text from a
+    /// character boundary (at most 254), else [`NOT_TEXT`].
+    pub text_chars: Vec<u8>,
     /// Every text token, as a bitmask over ids.
     pub text_bits: Vec<u32>,
     /// Per trie node: the bytes that occur strictly below it
@@ -126,6 +129,24 @@ fn below_and_height(trie: &[TrieNode]) -> (Vec<ByteClass>, Vec<u8>) {
     (below, height)
 }
 
+/// [`VocabIndex::text_chars`] of one token.
+fn text_chars(tok: &[u8]) -> u8 {
+    let mut ph = Phase::Boundary;
+    let mut n: u32 = 0;
+    for &b in tok {
+        n += (ph == Phase::Boundary) as u32;
+        match ph.step(b) {
+            Some(p) => ph = p,
+            None => return NOT_TEXT,
+        }
+    }
+    if n < NOT_TEXT as u32 {
+        n as u8
+    } else {
+        NOT_TEXT
+    }
+}
+
 /// [`VocabIndex::odd_child`] and [`VocabIndex::odd_next`] of every node.
 fn odd_links(trie: &[TrieNode], tail: &[u8]) -> (Vec<u32>, Vec<u32>) {
     let n = trie.len();
@@ -188,6 +209,7 @@ impl VocabIndex {
             text_phase: Vec::new(),
             odd_child: Vec::new(),
             odd_next: Vec::new(),
+            text_chars: Vec::new(),
             text_bits: Vec::new(),
             below: Vec::new(),
             height: Vec::new(),
@@ -200,6 +222,7 @@ impl VocabIndex {
         v.trie = v.build_trie();
         (v.text_tail, v.text_phase) = text_tails(&v.trie);
         (v.odd_child, v.odd_next) = odd_links(&v.trie, &v.text_tail);
+        v.text_chars = (0..v.len()).map(|p| text_chars(v.tok(p))).collect();
         (v.below, v.height) = below_and_height(&v.trie);
         v
     }
