@@ -189,21 +189,7 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     w.odd_only = counted;
     w.node(0, 0, 1, false, true);
     if counted {
-        let mut run: Option<u32> = None;
-        for (p, &n) in vocab.text_chars.iter().enumerate() {
-            let p = p as u32;
-            match (n <= depth, run) {
-                (true, None) => run = Some(p),
-                (false, Some(lo)) => {
-                    w.accepted.push((lo, p));
-                    run = None;
-                }
-                _ => {}
-            }
-        }
-        if let Some(lo) = run {
-            w.accepted.push((lo, vocab.len() as u32));
-        }
+        w.accepted.extend_from_slice(&vocab.text_up_to(depth));
         merge_ranges(&mut w.accepted);
     }
     let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();

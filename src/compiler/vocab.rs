@@ -39,6 +39,8 @@ pub(crate) struct VocabIndex {
     /// Per sorted position: the characters the token starts when it is safe text from a
     /// character boundary (at most 254), else [`NOT_TEXT`].
     pub text_chars: Vec<u8>,
+    /// [`Self::text_up_to`] computed so far, by character count.
+    text_up_to: parking_lot::Mutex<crate::fxhash::FxHashMap<u8, Ranges>>,
     /// Every text token, as a bitmask over ids.
     pub text_bits: Vec<u32>,
     /// Per trie node: the bytes that occur strictly below it
@@ -47,6 +49,9 @@ pub(crate) struct VocabIndex {
     /// Per trie node: the most bytes a token below adds to its prefix (at most 255).
     pub height: Vec<u8>,
 }
+
+/// Ranges of sorted positions, shared.
+pub(crate) type Ranges = std::sync::Arc<Vec<(u32, u32)>>;
 
 /// [`VocabIndex::text_tail`] of a subtree with some byte that is not plain text.
 pub(crate) const NOT_TEXT: u8 = 255;
@@ -210,6 +215,7 @@ impl VocabIndex {
             odd_child: Vec::new(),
             odd_next: Vec::new(),
             text_chars: Vec::new(),
+            text_up_to: Default::default(),
             text_bits: Vec::new(),
             below: Vec::new(),
             height: Vec::new(),
@@ -281,6 +287,33 @@ impl VocabIndex {
             nodes[done as usize].hi = n;
         }
         nodes
+    }
+
+    /// The sorted positions, as ranges, of the tokens of safe text that start at most `n`
+    /// characters ([`Self::text_chars`]); computed once per `n`.
+    pub fn text_up_to(&self, n: u8) -> Ranges {
+        if let Some(v) = self.text_up_to.lock().get(&n) {
+            return v.clone();
+        }
+        let mut ranges = Vec::new();
+        let mut run: Option<u32> = None;
+        for (p, &k) in self.text_chars.iter().enumerate() {
+            let p = p as u32;
+            match (k <= n, run) {
+                (true, None) => run = Some(p),
+                (false, Some(lo)) => {
+                    ranges.push((lo, p));
+                    run = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(lo) = run {
+            ranges.push((lo, self.len() as u32));
+        }
+        let v = std::sync::Arc::new(ranges);
+        self.text_up_to.lock().insert(n, v.clone());
+        v
     }
 
     /// Number of text tokens.
