@@ -3,7 +3,7 @@
 //! vocabulary on a fork), and stop tokens appear exactly where the grammar can end.
 mod common;
 
-use common::oracle::{mask_of, oracle};
+use common::oracle::checked_step;
 
 use std::sync::Arc;
 
@@ -162,28 +162,9 @@ fn check_tokenizer(name: &str, walks: usize, steps: usize) {
         for w in 0..walks {
             let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
             for step in 0..steps {
-                let mask = mask_of(&mut m);
-                let want = oracle(&m);
-                assert_eq!(
-                    mask, want,
-                    "{name} / {gname}: walk {w} step {step}: mask differs from oracle"
-                );
-                let stops: Vec<u32> = mask
-                    .iter()
-                    .copied()
-                    .filter(|t| m.stop_token_ids().contains(t))
-                    .collect();
-                assert_eq!(
-                    !stops.is_empty(),
-                    m.is_completed(),
-                    "{name} / {gname}: stop token iff completed"
-                );
-                let text: Vec<u32> = mask
-                    .iter()
-                    .copied()
-                    .filter(|t| !m.stop_token_ids().contains(t))
-                    .collect();
-                if text.is_empty() || (!stops.is_empty() && rng.gen_bool(0.15)) {
+                let (text, stop) =
+                    checked_step(&mut m, &format!("{name} / {gname}: walk {w} step {step}"));
+                if text.is_empty() || (stop && rng.gen_bool(0.15)) {
                     break;
                 }
                 let t = text[rng.gen_range(0..text.len())];

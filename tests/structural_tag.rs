@@ -6,7 +6,7 @@ mod common;
 
 use common::bytes::byte_compiler;
 
-use common::oracle::{mask_of, oracle};
+use common::oracle::checked_step;
 
 use std::sync::Arc;
 
@@ -542,27 +542,7 @@ fn walk(
     let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
     let mut rest: Option<&[u8]> = Some(target.as_bytes());
     for step in 0..steps {
-        let mask = mask_of(&mut m);
-        assert_eq!(
-            mask,
-            oracle(&m),
-            "seed {seed} step {step}: mask differs from oracle"
-        );
-        let stops: Vec<u32> = mask
-            .iter()
-            .copied()
-            .filter(|t| m.stop_token_ids().contains(t))
-            .collect();
-        assert_eq!(
-            !stops.is_empty(),
-            m.is_completed(),
-            "stop token iff completed"
-        );
-        let text: Vec<u32> = mask
-            .iter()
-            .copied()
-            .filter(|t| !m.stop_token_ids().contains(t))
-            .collect();
+        let (text, _) = checked_step(&mut m, &format!("seed {seed} step {step}"));
         if text.is_empty() {
             break;
         }

@@ -32,3 +32,19 @@ pub fn oracle(m: &GrammarMatcher) -> Vec<u32> {
     }
     out
 }
+
+/// One checked step of a walk: the mask equals the oracle, and a stop token is in it
+/// exactly when the matcher is completed. Gives the mask's tokens other than stop tokens,
+/// and whether a stop token is allowed. `what` names the step in failure messages.
+pub fn checked_step(m: &mut GrammarMatcher, what: &str) -> (Vec<u32>, bool) {
+    let mask = mask_of(m);
+    assert_eq!(mask, oracle(m), "{what}: mask differs from oracle");
+    let (stops, text): (Vec<u32>, Vec<u32>) =
+        mask.iter().partition(|t| m.stop_token_ids().contains(t));
+    assert_eq!(
+        !stops.is_empty(),
+        m.is_completed(),
+        "{what}: stop token iff completed"
+    );
+    (text, !stops.is_empty())
+}
