@@ -1020,12 +1020,17 @@ fn first_sets(a: &mut Automata) {
         .rules
         .iter()
         .map(|d| {
+            // The bytes of each class, then per state the union over its live classes.
+            let mut of_class = vec![ByteSet::default(); d.ncls];
+            for byte in 0..=255u8 {
+                of_class[d.classes[byte as usize] as usize].insert(byte);
+            }
             (0..d.num_states())
                 .map(|st| {
                     let mut b = ByteSet::default();
-                    for byte in 0..=255u8 {
-                        if d.next(st as u32, byte) != DEAD {
-                            b.insert(byte);
+                    for (c, &t) in d.trans[st * d.ncls..(st + 1) * d.ncls].iter().enumerate() {
+                        if t != DEAD {
+                            b.union(&of_class[c]);
                         }
                     }
                     b
