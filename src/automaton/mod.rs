@@ -878,12 +878,31 @@ fn intern(
 /// state can be reached; fails when the root matches nothing.
 fn trim(a: &mut Automata) -> Result<()> {
     let n = a.rules.len();
+    // Coreachable states of call-free rules do not depend on other rules: computed once.
+    let call_free: Vec<Option<Vec<bool>>> = a
+        .rules
+        .iter()
+        .map(|d| {
+            d.calls
+                .iter()
+                .all(|c| c.is_empty())
+                .then(|| coreachable(d, &[]))
+        })
+        .collect();
     // Productive rules: fixpoint.
     let mut productive = vec![false; n];
     loop {
         let mut changed = false;
         for r in 0..n {
-            if !productive[r] && coreachable(&a.rules[r], &productive)[a.rules[r].start as usize] {
+            if productive[r] {
+                continue;
+            }
+            let start = a.rules[r].start as usize;
+            let yes = match &call_free[r] {
+                Some(co) => co[start],
+                None => coreachable(&a.rules[r], &productive)[start],
+            };
+            if yes {
                 productive[r] = true;
                 changed = true;
             }
@@ -898,8 +917,8 @@ fn trim(a: &mut Automata) -> Result<()> {
             a.rules[0].name
         )));
     }
-    for r in 0..n {
-        let co = coreachable(&a.rules[r], &productive);
+    for (r, free) in call_free.into_iter().enumerate() {
+        let co = free.unwrap_or_else(|| coreachable(&a.rules[r], &productive));
         let d = &mut a.rules[r];
         for s in 0..d.num_states() {
             for c in 0..d.ncls {
