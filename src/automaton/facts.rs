@@ -44,6 +44,12 @@ impl Facts {
         }
     }
 
+    /// Bytes held by the slots (the class tables are small).
+    pub fn memory_bytes(&self) -> usize {
+        (self.safe.len() + self.excl.len() + self.inside.len() + self.run_depth.len()) * 2
+            + self.run_class.len() * 16
+    }
+
     fn known_safe(&self, s: u32) -> Option<u8> {
         match self.safe[s as usize].load(Ordering::Relaxed) {
             0 => None,

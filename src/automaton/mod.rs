@@ -169,6 +169,12 @@ impl Automata {
                 .iter()
                 .map(RuleDfa::memory_bytes)
                 .sum::<usize>()
+            + self
+                .facts
+                .iter()
+                .filter_map(|f| f.get())
+                .map(facts::Facts::memory_bytes)
+                .sum::<usize>()
     }
 }
 
