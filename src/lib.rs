@@ -11,6 +11,7 @@ pub mod ffi;
 pub(crate) mod fxhash;
 pub mod grammar;
 pub mod matcher;
+pub(crate) mod parallel;
 pub(crate) mod parser;
 pub mod tokenizer;
 

@@ -158,19 +158,72 @@ fn check_tokenizer(name: &str, walks: usize, steps: usize) {
     let compiler = GrammarCompiler::new(tok, CompilerOptions::default());
     let mut rng = SmallRng::seed_from_u64(0x5eed);
     for &(gname, src) in GRAMMARS {
-        let cg = compiler.compile_grammar(&grammar(gname, src)).unwrap();
-        for w in 0..walks {
-            let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
-            for step in 0..steps {
-                let (text, stop) =
-                    checked_step(&mut m, &format!("{name} / {gname}: walk {w} step {step}"));
-                if text.is_empty() || (stop && rng.gen_bool(0.15)) {
-                    break;
-                }
-                let t = text[rng.gen_range(0..text.len())];
-                assert!(m.accept_token(t).unwrap());
+        let g = grammar(gname, src);
+        walk(
+            &compiler,
+            &g,
+            &format!("{name} / {gname}"),
+            walks,
+            steps,
+            &mut rng,
+        );
+    }
+}
+
+/// Random walks over `g`, each step checked against the brute-force oracle.
+fn walk(
+    compiler: &GrammarCompiler,
+    g: &Grammar,
+    label: &str,
+    walks: usize,
+    steps: usize,
+    rng: &mut SmallRng,
+) {
+    let cg = compiler.compile_grammar(g).unwrap();
+    for w in 0..walks {
+        let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
+        for step in 0..steps {
+            let (text, stop) = checked_step(&mut m, &format!("{label}: walk {w} step {step}"));
+            if text.is_empty() || (stop && rng.gen_bool(0.15)) {
+                break;
             }
+            let t = text[rng.gen_range(0..text.len())];
+            assert!(m.accept_token(t).unwrap());
         }
+    }
+}
+
+/// A large alternation of tagged branches (tool calls): each branch's body is its own rule,
+/// called after the branch's literal tag, and tokens run across the calls' ends.
+#[test]
+fn exact_masks_called_branches() {
+    let mut src = String::from("root ::= ((");
+    for i in 0..24 {
+        if i > 0 {
+            src.push_str(" | ");
+        }
+        src.push_str(&format!(r#""<tool_{i}>" body_{i} "</tool>""#));
+    }
+    src.push_str("))+ \"!\"\n");
+    for i in 0..24 {
+        src.push_str(&format!(
+            r#"body_{i} ::= "{{\"k{i}\": " ([0-9]{{1,3}} | "\"" [a-z ]{{0,40}} "\"") "}}"
+"#
+        ));
+    }
+    let g = Grammar::from_ebnf(&src, "root").unwrap();
+    let mut rng = SmallRng::seed_from_u64(0x7001);
+    for name in ["gpt2-50k", "llama3-128k"] {
+        let tok = Arc::new(common::tokenizers::load(name));
+        let compiler = GrammarCompiler::new(tok, CompilerOptions::default());
+        walk(
+            &compiler,
+            &g,
+            &format!("{name} / called_branches"),
+            8,
+            24,
+            &mut rng,
+        );
     }
 }
 

@@ -37,6 +37,15 @@ const INLINE_SIZE: u64 = 4_000;
 /// Recursive rules whose body is at most this large are unfolded one level into the
 /// rules that call them (their own recursive references stay calls).
 const UNFOLD_SIZE: u64 = 2_000;
+/// Alternations of at least this many branches and this estimated size call the large
+/// rules of their branches ([`Builder::split_plan`]) ...
+const SPLIT_BRANCHES: usize = 16;
+const SPLIT_SIZE: u64 = 8_192;
+/// ... those estimated larger than this.
+const SPLIT_MIN: u64 = 64;
+/// Grammars whose automata are built from at least this many NFA states in all are
+/// determinized on several threads.
+const PARALLEL_NFA_STATES: usize = 20_000;
 /// Deepest chain of nested inlined rules.
 const MAX_INLINE_DEPTH: usize = 64;
 
@@ -135,7 +144,14 @@ pub(crate) struct Automata {
 
 impl Automata {
     /// Compiles a grammar into automata.
+    #[cfg(test)]
     pub fn build(g: &Grammar) -> Result<Automata> {
+        Self::build_with(g, 1)
+    }
+
+    /// Compiles a grammar into automata, determinizing large ones on up to `threads`
+    /// threads.
+    pub fn build_with(g: &Grammar, threads: usize) -> Result<Automata> {
         match outline::outline_delimited_loops(g) {
             Some((g2, keep)) => {
                 let mut b = Builder::new(&g2)?;
@@ -145,9 +161,9 @@ impl Automata {
                 for i in 0..g2.rules().len() {
                     b.estimate_rule(i, 0);
                 }
-                b.run()
+                b.run(threads)
             }
-            None => Builder::new(g)?.run(),
+            None => Builder::new(g)?.run(threads),
         }
     }
 
@@ -220,6 +236,9 @@ struct Builder<'g> {
     unfolding: bool,
     /// Rules never inlined (outlined loops shared by their callers).
     keep: Vec<bool>,
+    /// Rules called, not inlined, while the current alternation branch is built
+    /// ([`Builder::split_plan`]).
+    called: Vec<bool>,
 }
 
 impl<'g> Builder<'g> {
@@ -240,6 +259,7 @@ impl<'g> Builder<'g> {
             current: g.root(),
             unfolding: false,
             keep: Vec::new(),
+            called: vec![false; n],
         };
         // Size estimates, callees first (memoized; recursive rules count as one call edge).
         for i in 0..n {
@@ -299,8 +319,47 @@ impl<'g> Builder<'g> {
 
     fn should_inline(&self, r: RuleId, depth: usize) -> bool {
         self.inlinable(r)
+            && !self.called[r.index()]
             && depth < MAX_INLINE_DEPTH
             && (self.est[r.index()] <= INLINE_SIZE || self.refcount[r.index()] <= 1)
+    }
+
+    /// In a large alternation, per branch, the large rules it references after a literal
+    /// prefix (`"<tool=a>" a_args "</tool>"`): they are called rather than inlined. The
+    /// prefixes still form one automaton and none is a prefix of another, so one branch is
+    /// chosen by the time a call is made, while each rule is determinized apart and the
+    /// alternation's own automaton stays small. `None` when the prefixes overlap (branches
+    /// that all begin with `{`), which would leave several calls alive at once.
+    fn split_plan(&self, branches: &[Expr]) -> Option<Vec<Vec<RuleId>>> {
+        let mut prefixes: Vec<&[u8]> = Vec::new();
+        let plan: Vec<Vec<RuleId>> = branches
+            .iter()
+            .map(|branch| {
+                let Expr::Seq(items) = branch else {
+                    return Vec::new();
+                };
+                let Some(Expr::Bytes(lit)) = items.first() else {
+                    return Vec::new();
+                };
+                let refs: Vec<RuleId> = items
+                    .iter()
+                    .filter_map(|x| match x {
+                        Expr::Ref(r) if self.inlinable(*r) && self.est[r.index()] > SPLIT_MIN => {
+                            Some(*r)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !refs.is_empty() {
+                    prefixes.push(lit);
+                }
+                refs
+            })
+            .collect();
+        prefixes.sort_unstable();
+        let free = prefixes.iter().all(|p| !p.is_empty())
+            && prefixes.windows(2).all(|w| !w[1].starts_with(w[0]));
+        free.then_some(plan)
     }
 
     fn should_unfold(&self, r: RuleId, depth: usize) -> bool {
@@ -314,42 +373,43 @@ impl<'g> Builder<'g> {
             && self.body_est[i] <= UNFOLD_SIZE
     }
 
-    fn run(mut self) -> Result<Automata> {
+    fn run(mut self, threads: usize) -> Result<Automata> {
         let g = self.g;
         let mut kept: Vec<RuleId> = vec![g.root()];
         let mut kept_index: HashMap<RuleId, KRule> = HashMap::from([(g.root(), 0)]);
-        let mut dfas: Vec<RuleDfa> = Vec::new();
-        let mut raw_calls: Vec<Vec<Vec<(RuleId, u32)>>> = Vec::new();
-        let mut la_dfas: Vec<RuleDfa> = Vec::new();
+        // Each kept rule's automaton is remembered or built from an NFA; the NFAs (the
+        // callees they name are kept too) are determinized afterwards, on `threads` threads.
+        let mut remembered: Vec<Option<RuleDfa>> = Vec::new();
+        let mut nfas: Vec<(usize, Nfa, u32, u32)> = Vec::new();
+        let mut la_nfas: Vec<(usize, Nfa, u32, u32)> = Vec::new();
         let mut i = 0;
         while i < kept.len() {
             let rid = kept[i];
             let rule = g.rule(rid);
             self.current = rid;
-            let (mut dfa, calls) = match closed_dfa(&rule.body) {
+            match closed_dfa(&rule.body) {
                 Some(mut dfa) => {
                     dfa.name.clone_from(&rule.name);
-                    let n = dfa.num_states();
-                    (dfa, vec![Vec::new(); n])
+                    remembered.push(Some(dfa));
                 }
                 None => {
                     let mut nfa = Nfa::default();
                     let start = nfa.add(&mut self.budget)?;
                     let end = nfa.add(&mut self.budget)?;
                     self.build(&mut nfa, &rule.body, start, end, 0)?;
-                    let built = determinize(&nfa, start, end, &rule.name)?;
-                    if rule.lookahead.is_none() {
-                        remember_closed_dfa(&rule.body, &built);
+                    for st in &nfa.states {
+                        for &(c, _) in &st.calls {
+                            let next = kept.len() as KRule;
+                            if let std::collections::hash_map::Entry::Vacant(e) =
+                                kept_index.entry(c)
+                            {
+                                e.insert(next);
+                                kept.push(c);
+                            }
+                        }
                     }
-                    built
-                }
-            };
-            for st_calls in &calls {
-                for (c, _) in st_calls {
-                    if !kept_index.contains_key(c) {
-                        kept_index.insert(*c, kept.len() as KRule);
-                        kept.push(*c);
-                    }
+                    remembered.push(None);
+                    nfas.push((i, nfa, start, end));
                 }
             }
             if let Some(la) = &rule.lookahead {
@@ -357,19 +417,50 @@ impl<'g> Builder<'g> {
                 let ls = lnfa.add(&mut self.budget)?;
                 let le = lnfa.add(&mut self.budget)?;
                 self.build_regular(&mut lnfa, la, ls, le, 0, &rule.name)?;
-                let (ldfa, _) = determinize(&lnfa, ls, le, &rule.name)?;
-                dfa.lookahead = Some(la_dfas.len() as u32);
-                la_dfas.push(ldfa);
+                la_nfas.push((i, lnfa, ls, le));
             }
-            dfas.push(dfa);
-            raw_calls.push(calls);
             i += 1;
         }
+        // Threads pay off only for large automata.
+        let size: usize = nfas.iter().map(|(_, n, ..)| n.states.len()).sum();
+        let threads = if size >= PARALLEL_NFA_STATES {
+            threads
+        } else {
+            1
+        };
+        let built = crate::parallel::map(nfas.len(), threads, |k| {
+            let (r, nfa, start, end) = &nfas[k];
+            determinize(nfa, *start, *end, &g.rule(kept[*r]).name)
+        });
+        let mut dfas: Vec<Option<RuleDfa>> = remembered;
+        let mut raw_calls: Vec<Vec<Vec<(RuleId, u32)>>> = vec![Vec::new(); kept.len()];
+        for ((r, ..), res) in nfas.iter().zip(built) {
+            let res = res?;
+            let rule = g.rule(kept[*r]);
+            if rule.lookahead.is_none() {
+                remember_closed_dfa(&rule.body, &res);
+            }
+            dfas[*r] = Some(res.0);
+            raw_calls[*r] = res.1;
+        }
+        let mut dfas: Vec<RuleDfa> = dfas.into_iter().flatten().collect();
+        let mut la_dfas: Vec<RuleDfa> = Vec::with_capacity(la_nfas.len());
+        for (r, lnfa, ls, le) in &la_nfas {
+            let name = &g.rule(kept[*r]).name;
+            let (ldfa, _) = determinize(lnfa, *ls, *le, name)?;
+            dfas[*r].lookahead = Some(la_dfas.len() as u32);
+            la_dfas.push(ldfa);
+        }
         for (dfa, calls) in dfas.iter_mut().zip(raw_calls) {
-            dfa.calls = calls
-                .into_iter()
-                .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
-                .collect();
+            let n = dfa.num_states();
+            dfa.calls = if calls.is_empty() {
+                vec![Vec::new(); n]
+            } else {
+                calls
+                    .into_iter()
+                    .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
+                    .collect()
+            };
         }
         let mut a = Automata {
             facts: Vec::new(),
@@ -425,11 +516,24 @@ impl<'g> Builder<'g> {
                 Ok(())
             }
             Expr::Alt(v) => {
-                for x in v {
+                let plan = if v.len() >= SPLIT_BRANCHES && self.estimate(e, depth) > SPLIT_SIZE {
+                    self.split_plan(v)
+                } else {
+                    None
+                };
+                for (k, x) in v.iter().enumerate() {
                     // A fresh entry state keeps alternatives from sharing loops.
                     let s = nfa.add(&mut self.budget)?;
                     nfa.states[from as usize].eps.push(s);
-                    self.build(nfa, x, s, to, depth)?;
+                    let called = plan.as_ref().map_or(&[][..], |p| &p[k][..]);
+                    for &r in called {
+                        self.called[r.index()] = true;
+                    }
+                    let res = self.build(nfa, x, s, to, depth);
+                    for &r in called {
+                        self.called[r.index()] = false;
+                    }
+                    res?;
                 }
                 Ok(())
             }
@@ -686,8 +790,11 @@ fn find_recursive(g: &Grammar) -> Vec<bool> {
 
 // ----------------------------------------------------------------------------- DFA
 
-fn closure(nfa: &Nfa, set: &mut Vec<u32>, seen: &mut [u32], mark: u32) {
-    let mut stack: Vec<u32> = set.clone();
+/// Extends `set` with every state reachable by empty edges and sorts it; `seen` holds `mark`
+/// for the states already in it, `stack` is scratch space.
+fn closure(nfa: &Nfa, set: &mut Vec<u32>, seen: &mut [u32], mark: u32, stack: &mut Vec<u32>) {
+    stack.clear();
+    stack.extend_from_slice(set);
     for &s in set.iter() {
         seen[s as usize] = mark;
     }
@@ -775,48 +882,73 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
 
     let mut seen = vec![0u32; nfa.states.len()];
     let mut mark = 1u32;
-    let mut sets: Vec<Vec<u32>> = Vec::new();
-    let mut ids: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
-    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); ncls];
-    let mut s0 = vec![start];
-    closure(nfa, &mut s0, &mut seen, mark);
-    ids.insert(s0.clone(), 0);
-    sets.push(s0);
+    let mut sets = Subsets::default();
+    let mut stack: Vec<u32> = Vec::new();
+    let mut tgt = vec![start];
+    closure(nfa, &mut tgt, &mut seen, mark, &mut stack);
+    sets.intern(&tgt, name)?;
     let mut trans: Vec<u32> = Vec::new();
     let mut accept_v = Vec::new();
     let mut calls_v: Vec<Vec<(RuleId, u32)>> = Vec::new();
+    let mut edges: Vec<(u8, u8, u32)> = Vec::new();
+    let mut active: Vec<(u8, u8, u32)> = Vec::new();
+    let mut points: Vec<u16> = Vec::new();
+    let mut prev: Vec<u32> = Vec::new();
+    let mut by_rule: Vec<(RuleId, u32)> = Vec::new();
     let mut i = 0;
-    while i < sets.len() {
-        let set = sets[i].clone();
-        accept_v.push(set.binary_search(&accept).is_ok());
+    while i < sets.spans.len() {
+        let (lo, hi) = sets.spans[i];
+        let set = lo as usize..hi as usize;
+        accept_v.push(sets.arena[set.clone()].binary_search(&accept).is_ok());
         let base = trans.len();
         trans.resize(base + ncls, DEAD);
-        // Targets per class, bucketed in one pass over the set's byte edges.
-        for b in &mut buckets {
-            b.clear();
-        }
-        for &s in &set {
-            for &(lo, hi, to) in &nfa.states[s as usize].bytes {
-                for b in &mut buckets[classes[lo as usize] as usize..=classes[hi as usize] as usize]
-                {
-                    b.push(to);
-                }
+        // Sweep the byte intervals bounded by the set's edges; each interval's targets are
+        // the edges active over it. Neighbouring intervals with equal targets (a wide range
+        // split by another edge) share one closure.
+        edges.clear();
+        points.clear();
+        for &s in &sets.arena[set.clone()] {
+            for &e in &nfa.states[s as usize].bytes {
+                edges.push(e);
+                points.push(e.0 as u16);
+                points.push(e.1 as u16 + 1);
             }
         }
-        for cls in 0..ncls {
-            if buckets[cls].is_empty() {
+        edges.sort_unstable_by_key(|e| e.0);
+        points.sort_unstable();
+        points.dedup();
+        active.clear();
+        prev.clear();
+        let mut prev_id = DEAD;
+        let mut next = 0;
+        for w in points.windows(2) {
+            let (p, q) = (w[0], w[1]);
+            active.retain(|e| e.1 as u16 >= p);
+            while next < edges.len() && edges[next].0 as u16 == p {
+                active.push(edges[next]);
+                next += 1;
+            }
+            if active.is_empty() {
                 continue;
             }
-            let mut tgt = std::mem::take(&mut buckets[cls]);
+            tgt.clear();
+            tgt.extend(active.iter().map(|e| e.2));
             tgt.sort_unstable();
             tgt.dedup();
-            mark += 1;
-            closure(nfa, &mut tgt, &mut seen, mark);
-            let id = intern(&mut ids, &mut sets, tgt, name)?;
-            trans[base + cls] = id;
+            if tgt != prev {
+                prev.clone_from(&tgt);
+                mark += 1;
+                closure(nfa, &mut tgt, &mut seen, mark, &mut stack);
+                prev_id = sets.intern(&tgt, name)?;
+            }
+            let (c0, c1) = (
+                classes[p as usize] as usize,
+                classes[q as usize - 1] as usize,
+            );
+            trans[base + c0..=base + c1].fill(prev_id);
         }
-        let mut by_rule: Vec<(RuleId, u32)> = Vec::new();
-        for &s in &set {
+        by_rule.clear();
+        for &s in &sets.arena[set] {
             by_rule.extend(nfa.states[s as usize].calls.iter().copied());
         }
         by_rule.sort_unstable();
@@ -824,17 +956,15 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
         let mut k = 0;
         while k < by_rule.len() {
             let r = by_rule[k].0;
-            let mut tgt = Vec::new();
+            tgt.clear();
             while k < by_rule.len() && by_rule[k].0 == r {
                 tgt.push(by_rule[k].1);
                 k += 1;
             }
-            tgt.sort_unstable();
             tgt.dedup();
             mark += 1;
-            closure(nfa, &mut tgt, &mut seen, mark);
-            let id = intern(&mut ids, &mut sets, tgt, name)?;
-            calls.push((r, id));
+            closure(nfa, &mut tgt, &mut seen, mark, &mut stack);
+            calls.push((r, sets.intern(&tgt, name)?));
         }
         calls_v.push(calls);
         i += 1;
@@ -860,56 +990,63 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
     ))
 }
 
-fn intern(
-    ids: &mut FxHashMap<Vec<u32>, u32>,
-    sets: &mut Vec<Vec<u32>>,
-    set: Vec<u32>,
-    name: &str,
-) -> Result<u32> {
-    if let Some(&id) = ids.get(&set) {
-        return Ok(id);
+/// The NFA state sets of a subset construction, numbered in order of discovery and stored
+/// end to end.
+#[derive(Default)]
+struct Subsets {
+    arena: Vec<u32>,
+    spans: Vec<(u32, u32)>,
+    ids: FxHashMap<Box<[u32]>, u32>,
+}
+
+impl Subsets {
+    /// The number of the sorted `set`, numbered now if new.
+    fn intern(&mut self, set: &[u32], name: &str) -> Result<u32> {
+        if let Some(&id) = self.ids.get(set) {
+            return Ok(id);
+        }
+        if self.spans.len() >= MAX_DFA_STATES {
+            return Err(Error::limit(format!(
+                "rule `{name}` determinizes to more than {MAX_DFA_STATES} automaton states"
+            )));
+        }
+        let id = self.spans.len() as u32;
+        let lo = self.arena.len() as u32;
+        self.arena.extend_from_slice(set);
+        self.spans.push((lo, self.arena.len() as u32));
+        self.ids.insert(set.into(), id);
+        Ok(id)
     }
-    if sets.len() >= MAX_DFA_STATES {
-        return Err(Error::limit(format!(
-            "rule `{name}` determinizes to more than {MAX_DFA_STATES} automaton states"
-        )));
-    }
-    let id = sets.len() as u32;
-    ids.insert(set.clone(), id);
-    sets.push(set);
-    Ok(id)
 }
 
 /// Removes call edges to rules that match nothing and states from which no accepting
 /// state can be reached; fails when the root matches nothing.
 fn trim(a: &mut Automata) -> Result<()> {
     let n = a.rules.len();
-    // Coreachable states of call-free rules do not depend on other rules: computed once.
-    let call_free: Vec<Option<Vec<bool>>> = a
-        .rules
-        .iter()
-        .map(|d| {
-            d.calls
-                .iter()
-                .all(|c| c.is_empty())
-                .then(|| coreachable(d, &[]))
-        })
-        .collect();
-    // Productive rules: fixpoint.
+    let reverse: Vec<Reverse> = a.rules.iter().map(Reverse::new).collect();
+    // Coreachable states per rule, with the number of productive rules they were computed
+    // under (productive rules only grow, so an equal count means an equal set). Those of
+    // call-free rules do not depend on other rules.
+    let mut co: Vec<Option<(usize, Vec<bool>)>> = vec![None; n];
     let mut productive = vec![false; n];
+    let mut count = 0;
     loop {
         let mut changed = false;
         for r in 0..n {
             if productive[r] {
                 continue;
             }
-            let start = a.rules[r].start as usize;
-            let yes = match &call_free[r] {
-                Some(co) => co[start],
-                None => coreachable(&a.rules[r], &productive)[start],
+            let d = &a.rules[r];
+            let stale = match &co[r] {
+                Some((k, _)) => reverse[r].has_calls && *k != count,
+                None => true,
             };
-            if yes {
+            if stale {
+                co[r] = Some((count, coreachable(d, &reverse[r], &productive)));
+            }
+            if co[r].as_ref().is_some_and(|(_, c)| c[d.start as usize]) {
                 productive[r] = true;
+                count += 1;
                 changed = true;
             }
         }
@@ -923,28 +1060,31 @@ fn trim(a: &mut Automata) -> Result<()> {
             a.rules[0].name
         )));
     }
-    for (r, free) in call_free.into_iter().enumerate() {
-        let co = free.unwrap_or_else(|| coreachable(&a.rules[r], &productive));
+    for (r, (memo, rev)) in co.into_iter().zip(&reverse).enumerate() {
+        let co = match memo {
+            Some((k, c)) if k == count || !rev.has_calls => c,
+            _ => coreachable(&a.rules[r], rev, &productive),
+        };
         let d = &mut a.rules[r];
+        let ncls = d.ncls;
         for s in 0..d.num_states() {
-            for c in 0..d.ncls {
-                let t = d.trans[s * d.ncls + c];
-                if t != DEAD && !co[t as usize] {
-                    d.trans[s * d.ncls + c] = DEAD;
+            let row = &mut d.trans[s * ncls..(s + 1) * ncls];
+            if co[s] {
+                for t in row.iter_mut() {
+                    if *t != DEAD && !co[*t as usize] {
+                        *t = DEAD;
+                    }
                 }
-            }
-            d.calls[s].retain(|&(c, t)| productive[c as usize] && co[t as usize]);
-            if !co[s] {
+                d.calls[s].retain(|&(c, t)| productive[c as usize] && co[t as usize]);
+            } else {
+                row.fill(DEAD);
                 d.calls[s].clear();
                 d.accept[s] = false;
-                for c in 0..d.ncls {
-                    d.trans[s * d.ncls + c] = DEAD;
-                }
             }
         }
     }
     for d in &mut a.lookaheads {
-        let co = coreachable(d, &[]);
+        let co = coreachable(d, &Reverse::new(d), &[]);
         if !co[d.start as usize] {
             return Err(Error::syntax(format!(
                 "the lookahead assertion of rule `{}` matches no string",
@@ -955,30 +1095,89 @@ fn trim(a: &mut Automata) -> Result<()> {
     Ok(())
 }
 
-/// States from which an accepting state is reachable (calls only through productive rules).
-fn coreachable(d: &RuleDfa, productive: &[bool]) -> Vec<bool> {
-    let n = d.num_states();
-    let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for s in 0..n {
-        for c in 0..d.ncls {
-            let t = d.trans[s * d.ncls + c];
-            if t != DEAD {
-                rev[t as usize].push(s as u32);
+/// The reverse edges of one automaton in compressed rows: for each state, the states with a
+/// byte transition into it (once per source), and the (source, callee) of calls returning to
+/// it.
+struct Reverse {
+    off: Vec<u32>,
+    from: Vec<u32>,
+    call_off: Vec<u32>,
+    call_from: Vec<(u32, KRule)>,
+    has_calls: bool,
+}
+
+impl Reverse {
+    fn new(d: &RuleDfa) -> Reverse {
+        let n = d.num_states();
+        // Distinct targets of each row: consecutive classes mostly share theirs.
+        let each_edge = |f: &mut dyn FnMut(usize, u32)| {
+            for s in 0..n {
+                let row = &d.trans[s * d.ncls..(s + 1) * d.ncls];
+                let mut last = DEAD;
+                for &t in row {
+                    if t != DEAD && t != last {
+                        f(s, t);
+                        last = t;
+                    }
+                }
+            }
+        };
+        let mut off = vec![0u32; n + 1];
+        each_edge(&mut |_, t| off[t as usize + 1] += 1);
+        for i in 0..n {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut from = vec![0u32; off[n] as usize];
+        each_edge(&mut |s, t| {
+            from[fill[t as usize] as usize] = s as u32;
+            fill[t as usize] += 1;
+        });
+        let mut call_off = vec![0u32; n + 1];
+        for calls in d.calls.iter() {
+            for &(_, t) in calls {
+                call_off[t as usize + 1] += 1;
             }
         }
-        for &(r, t) in &d.calls[s] {
-            if productive.get(r as usize).copied().unwrap_or(false) {
-                rev[t as usize].push(s as u32);
+        for i in 0..n {
+            call_off[i + 1] += call_off[i];
+        }
+        let mut cfill = call_off.clone();
+        let mut call_from = vec![(0u32, 0 as KRule); call_off[n] as usize];
+        for (s, calls) in d.calls.iter().enumerate() {
+            for &(r, t) in calls {
+                call_from[cfill[t as usize] as usize] = (s as u32, r);
+                cfill[t as usize] += 1;
             }
+        }
+        let has_calls = !call_from.is_empty();
+        Reverse {
+            off,
+            from,
+            call_off,
+            call_from,
+            has_calls,
         }
     }
+}
+
+/// States from which an accepting state is reachable (calls only through productive rules).
+fn coreachable(d: &RuleDfa, rev: &Reverse, productive: &[bool]) -> Vec<bool> {
+    let n = d.num_states();
     let mut co = vec![false; n];
     let mut stack: Vec<u32> = (0..n as u32).filter(|&s| d.accept[s as usize]).collect();
     for &s in &stack {
         co[s as usize] = true;
     }
-    while let Some(s) = stack.pop() {
-        for &p in &rev[s as usize] {
+    while let Some(t) = stack.pop() {
+        let t = t as usize;
+        let bytes = &rev.from[rev.off[t] as usize..rev.off[t + 1] as usize];
+        let calls = &rev.call_from[rev.call_off[t] as usize..rev.call_off[t + 1] as usize];
+        let via_calls = calls
+            .iter()
+            .filter(|&&(_, r)| productive.get(r as usize).copied().unwrap_or(false))
+            .map(|&(s, _)| s);
+        for p in bytes.iter().copied().chain(via_calls) {
             if !co[p as usize] {
                 co[p as usize] = true;
                 stack.push(p);
@@ -1213,5 +1412,35 @@ mod tests {
         let b = Automata::build(&g).unwrap();
         assert_eq!(b.rules[0].name, "top");
         assert_eq!(b.rules[0].trans, a.rules[0].trans);
+    }
+
+    /// `n` tagged branches, each body a rule of about `4 * len` NFA states.
+    fn tagged(n: usize, len: usize) -> Grammar {
+        let branches: Vec<String> = (0..n).map(|i| format!(r#""<t{i}>" b{i} "</t>""#)).collect();
+        let mut src = format!("root ::= ({})+\n", branches.join(" | "));
+        for i in 0..n {
+            src.push_str(&format!("b{i} ::= \"k{i}\" [a-z ]{{0,{len}}}\n"));
+        }
+        Grammar::from_ebnf(&src, "root").unwrap()
+    }
+
+    #[test]
+    fn large_alternations_call_their_branch_bodies() {
+        // The bodies are called after their tags and determinized apart, on two threads or
+        // one alike.
+        let g = tagged(24, 600);
+        let one = Automata::build_with(&g, 1).unwrap();
+        assert_eq!(one.rules.len(), 25);
+        let two = Automata::build_with(&g, 2).unwrap();
+        for (a, b) in one.rules.iter().zip(&two.rules) {
+            assert_eq!((&a.name, &a.trans, &a.calls), (&b.name, &b.trans, &b.calls));
+        }
+        // Few or small branches, or branches whose tags overlap, stay inlined.
+        assert_eq!(Automata::build(&tagged(12, 400)).unwrap().rules.len(), 1);
+        let mut g = tagged(24, 600);
+        let src = g.to_string().replace("\"<t1>\"", "\"<t\"");
+        g = Grammar::from_ebnf(&src, "root").unwrap();
+        assert_eq!(Automata::build(&g).unwrap().rules.len(), 1);
+        assert_eq!(Automata::build(&tagged(24, 10)).unwrap().rules.len(), 1);
     }
 }

@@ -97,22 +97,19 @@ impl Outliner<'_> {
             Expr::Seq(v) => {
                 v.iter_mut().for_each(|x| self.visit(x));
                 let mut out = Vec::with_capacity(v.len());
-                let mut i = 0;
-                while i < v.len() {
-                    if i + 1 < v.len()
-                        && let Some(delim) = self.delimiter(&v[i], &v[i + 1])
+                let mut items = std::mem::take(v).into_iter().peekable();
+                while let Some(x) = items.next() {
+                    let delim = items.peek().and_then(|next| self.delimiter(&x, next));
+                    let Some(delim) = delim else {
+                        out.push(x);
+                        continue;
+                    };
+                    let body = Expr::Seq(vec![x, Expr::Bytes(vec![delim])]);
+                    out.push(Expr::Ref(self.rule_for(body)));
+                    if let Some(Expr::Bytes(b)) = items.next()
+                        && b.len() > 1
                     {
-                        let body = Expr::Seq(vec![v[i].clone(), Expr::Bytes(vec![delim])]);
-                        out.push(Expr::Ref(self.rule_for(body)));
-                        if let Expr::Bytes(b) = &v[i + 1]
-                            && b.len() > 1
-                        {
-                            out.push(Expr::Bytes(b[1..].to_vec()));
-                        }
-                        i += 2;
-                    } else {
-                        out.push(v[i].clone());
-                        i += 1;
+                        out.push(Expr::Bytes(b[1..].to_vec()));
                     }
                 }
                 *v = out;

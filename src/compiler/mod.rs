@@ -40,8 +40,8 @@ use vocab::VocabIndex;
 /// Options of a [`GrammarCompiler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompilerOptions {
-    /// Threads used when token classes are precomputed eagerly (default 8, capped at the
-    /// number of cores).
+    /// Threads used to determinize large grammars (many tools, huge enums) and to
+    /// precompute token classes eagerly (default 8, capped at the number of cores).
     pub max_threads: usize,
     /// Compute every token class at compile time instead of on first use (default false:
     /// compiles take about a millisecond and each class is computed the first time a mask
@@ -95,8 +95,9 @@ impl CompiledGrammar {
         tokenizer: Arc<TokenizerInfo>,
         vocab: Arc<VocabIndex>,
         shared: Arc<SharedBases>,
+        threads: usize,
     ) -> Result<Self> {
-        let automata = Automata::build(&grammar)?;
+        let automata = Automata::build_with(&grammar, threads)?;
         let shared_entries = automata.rules.iter().map(|d| shared.entry(d)).collect();
         Ok(CompiledGrammar {
             grammar,
@@ -245,32 +246,11 @@ impl CompiledGrammar {
     /// threads, so that no mask fill pays for a first use.
     pub fn precompute(&self, threads: usize) {
         let work = self.mask_keys();
-        let threads = threads.clamp(1, available_cores()).min(work.len().max(1));
-        if threads <= 1 {
-            for &(r, s, p) in &work {
-                self.state_mask(r, s, p);
-            }
-            return;
-        }
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|sc| {
-            for _ in 0..threads {
-                sc.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&(r, s, p)) = work.get(i) else { break };
-                        self.state_mask(r, s, p);
-                    }
-                });
-            }
+        crate::parallel::map(work.len(), threads, |i| {
+            let (r, s, p) = work[i];
+            self.state_mask(r, s, p);
         });
     }
-}
-
-fn available_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
 }
 
 struct CacheEntry {
@@ -335,6 +315,7 @@ impl GrammarCompiler {
             self.tokenizer.clone(),
             self.vocab.clone(),
             self.shared.clone(),
+            self.options.max_threads,
         )?);
         if self.options.precompute {
             cg.precompute(self.options.max_threads);
