@@ -196,16 +196,13 @@ impl Automata {
 
 // ----------------------------------------------------------------------------- NFA
 
-#[derive(Default, Clone)]
-struct NState {
-    eps: Vec<u32>,
-    bytes: Vec<(u8, u8, u32)>,
-    calls: Vec<(RuleId, u32)>,
-}
-
+/// A Thompson NFA under construction: edges in flat lists, in the order they were added.
 #[derive(Default)]
 struct Nfa {
-    states: Vec<NState>,
+    len: u32,
+    eps: Vec<(u32, u32)>,
+    bytes: Vec<(u32, (u8, u8, u32))>,
+    calls: Vec<(u32, (RuleId, u32))>,
 }
 
 impl Nfa {
@@ -217,9 +214,71 @@ impl Nfa {
             )));
         }
         *budget -= 1;
-        self.states.push(NState::default());
-        Ok(self.states.len() as u32 - 1)
+        self.len += 1;
+        Ok(self.len - 1)
     }
+
+    fn eps(&mut self, from: u32, to: u32) {
+        self.eps.push((from, to));
+    }
+
+    fn byte(&mut self, from: u32, lo: u8, hi: u8, to: u32) {
+        self.bytes.push((from, (lo, hi, to)));
+    }
+
+    fn call(&mut self, from: u32, r: RuleId, to: u32) {
+        self.calls.push((from, (r, to)));
+    }
+
+    /// The NFA with each state's edges in one row.
+    fn freeze(&self) -> Frozen {
+        Frozen {
+            len: self.len as usize,
+            eps: Rows::new(self.len as usize, &self.eps),
+            bytes: Rows::new(self.len as usize, &self.bytes),
+            calls: Rows::new(self.len as usize, &self.calls),
+        }
+    }
+}
+
+/// Per-state lists in compressed rows.
+struct Rows<T> {
+    off: Vec<u32>,
+    items: Vec<T>,
+}
+
+impl<T: Copy> Rows<T> {
+    fn new(n: usize, edges: &[(u32, T)]) -> Rows<T> {
+        let mut off = vec![0u32; n + 1];
+        for &(from, _) in edges {
+            off[from as usize + 1] += 1;
+        }
+        for i in 0..n {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut items: Vec<Option<T>> = vec![None; edges.len()];
+        for &(from, x) in edges {
+            items[fill[from as usize] as usize] = Some(x);
+            fill[from as usize] += 1;
+        }
+        Rows {
+            off,
+            items: items.into_iter().flatten().collect(),
+        }
+    }
+
+    fn row(&self, s: u32) -> &[T] {
+        &self.items[self.off[s as usize] as usize..self.off[s as usize + 1] as usize]
+    }
+}
+
+/// An NFA ready for the subset construction.
+struct Frozen {
+    len: usize,
+    eps: Rows<u32>,
+    bytes: Rows<(u8, u8, u32)>,
+    calls: Rows<(RuleId, u32)>,
 }
 
 struct Builder<'g> {
@@ -380,8 +439,8 @@ impl<'g> Builder<'g> {
         // Each kept rule's automaton is remembered or built from an NFA; the NFAs (the
         // callees they name are kept too) are determinized afterwards, on `threads` threads.
         let mut remembered: Vec<Option<RuleDfa>> = Vec::new();
-        let mut nfas: Vec<(usize, Nfa, u32, u32)> = Vec::new();
-        let mut la_nfas: Vec<(usize, Nfa, u32, u32)> = Vec::new();
+        let mut nfas: Vec<(usize, Frozen, u32, u32)> = Vec::new();
+        let mut la_nfas: Vec<(usize, Frozen, u32, u32)> = Vec::new();
         let mut i = 0;
         while i < kept.len() {
             let rid = kept[i];
@@ -397,8 +456,8 @@ impl<'g> Builder<'g> {
                     let start = nfa.add(&mut self.budget)?;
                     let end = nfa.add(&mut self.budget)?;
                     self.build(&mut nfa, &rule.body, start, end, 0)?;
-                    for st in &nfa.states {
-                        for &(c, _) in &st.calls {
+                    for &(_, (c, _)) in &nfa.calls {
+                        {
                             let next = kept.len() as KRule;
                             if let std::collections::hash_map::Entry::Vacant(e) =
                                 kept_index.entry(c)
@@ -409,7 +468,7 @@ impl<'g> Builder<'g> {
                         }
                     }
                     remembered.push(None);
-                    nfas.push((i, nfa, start, end));
+                    nfas.push((i, nfa.freeze(), start, end));
                 }
             }
             if let Some(la) = &rule.lookahead {
@@ -417,12 +476,12 @@ impl<'g> Builder<'g> {
                 let ls = lnfa.add(&mut self.budget)?;
                 let le = lnfa.add(&mut self.budget)?;
                 self.build_regular(&mut lnfa, la, ls, le, 0, &rule.name)?;
-                la_nfas.push((i, lnfa, ls, le));
+                la_nfas.push((i, lnfa.freeze(), ls, le));
             }
             i += 1;
         }
         // Threads pay off only for large automata.
-        let size: usize = nfas.iter().map(|(_, n, ..)| n.states.len()).sum();
+        let size: usize = nfas.iter().map(|(_, n, ..)| n.len).sum();
         let threads = if size >= PARALLEL_NFA_STATES {
             threads
         } else {
@@ -494,13 +553,13 @@ impl<'g> Builder<'g> {
                     self.unfolding = false;
                     res
                 } else {
-                    nfa.states[from as usize].calls.push((*r, to));
+                    nfa.call(from, *r, to);
                     Ok(())
                 }
             }
             Expr::Seq(v) => {
                 if v.is_empty() {
-                    nfa.states[from as usize].eps.push(to);
+                    nfa.eps(from, to);
                     return Ok(());
                 }
                 let mut cur = from;
@@ -524,7 +583,7 @@ impl<'g> Builder<'g> {
                 for (k, x) in v.iter().enumerate() {
                     // A fresh entry state keeps alternatives from sharing loops.
                     let s = nfa.add(&mut self.budget)?;
-                    nfa.states[from as usize].eps.push(s);
+                    nfa.eps(from, s);
                     let called = plan.as_ref().map_or(&[][..], |p| &p[k][..]);
                     for &r in called {
                         self.called[r.index()] = true;
@@ -571,19 +630,19 @@ impl<'g> Builder<'g> {
             None => {
                 let a = nfa.add(&mut self.budget)?;
                 let b = nfa.add(&mut self.budget)?;
-                nfa.states[cur as usize].eps.push(a);
+                nfa.eps(cur, a);
                 self.build(nfa, e, a, b, depth)?;
-                nfa.states[b as usize].eps.push(a);
-                nfa.states[a as usize].eps.push(to);
+                nfa.eps(b, a);
+                nfa.eps(a, to);
             }
             Some(m) => {
                 for _ in min..m {
-                    nfa.states[cur as usize].eps.push(to);
+                    nfa.eps(cur, to);
                     let next = nfa.add(&mut self.budget)?;
                     self.build(nfa, e, cur, next, depth)?;
                     cur = next;
                 }
-                nfa.states[cur as usize].eps.push(to);
+                nfa.eps(cur, to);
             }
         }
         Ok(())
@@ -626,7 +685,7 @@ impl<'g> Builder<'g> {
             Expr::Alt(v) => {
                 for x in v {
                     let s = nfa.add(&mut self.budget)?;
-                    nfa.states[from as usize].eps.push(s);
+                    nfa.eps(from, s);
                     self.build_regular(nfa, x, s, to, depth, owner)?;
                 }
                 Ok(())
@@ -673,7 +732,7 @@ impl<'g> Builder<'g> {
 
     fn build_bytes(&mut self, nfa: &mut Nfa, b: &[u8], from: u32, to: u32) -> Result<()> {
         if b.is_empty() {
-            nfa.states[from as usize].eps.push(to);
+            nfa.eps(from, to);
             return Ok(());
         }
         let mut cur = from;
@@ -683,7 +742,7 @@ impl<'g> Builder<'g> {
             } else {
                 nfa.add(&mut self.budget)?
             };
-            nfa.states[cur as usize].bytes.push((byte, byte, next));
+            nfa.byte(cur, byte, byte, next);
             cur = next;
         }
         Ok(())
@@ -710,7 +769,7 @@ impl<'g> Builder<'g> {
                     } else {
                         nfa.add(&mut self.budget)?
                     };
-                    nfa.states[cur as usize].bytes.push((r.start, r.end, next));
+                    nfa.byte(cur, r.start, r.end, next);
                     cur = next;
                 }
             }
@@ -792,14 +851,14 @@ fn find_recursive(g: &Grammar) -> Vec<bool> {
 
 /// Extends `set` with every state reachable by empty edges and sorts it; `seen` holds `mark`
 /// for the states already in it, `stack` is scratch space.
-fn closure(nfa: &Nfa, set: &mut Vec<u32>, seen: &mut [u32], mark: u32, stack: &mut Vec<u32>) {
+fn closure(nfa: &Frozen, set: &mut Vec<u32>, seen: &mut [u32], mark: u32, stack: &mut Vec<u32>) {
     stack.clear();
     stack.extend_from_slice(set);
     for &s in set.iter() {
         seen[s as usize] = mark;
     }
     while let Some(s) = stack.pop() {
-        for &t in &nfa.states[s as usize].eps {
+        for &t in nfa.eps.row(s) {
             if seen[t as usize] != mark {
                 seen[t as usize] = mark;
                 set.push(t);
@@ -857,16 +916,14 @@ fn remember_closed_dfa(body: &Expr, built: &DfaWithCalls) {
     }
 }
 
-fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWithCalls> {
+fn determinize(nfa: &Frozen, start: u32, accept: u32, name: &str) -> Result<DfaWithCalls> {
     // Byte equivalence classes from all range boundaries.
     let mut boundary = [false; 257];
     boundary[0] = true;
     boundary[256] = true;
-    for s in &nfa.states {
-        for &(lo, hi, _) in &s.bytes {
-            boundary[lo as usize] = true;
-            boundary[hi as usize + 1] = true;
-        }
+    for &(lo, hi, _) in &nfa.bytes.items {
+        boundary[lo as usize] = true;
+        boundary[hi as usize + 1] = true;
     }
     let mut classes = [0u8; 256];
     let mut reps: Vec<u8> = Vec::new();
@@ -880,7 +937,7 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
     }
     let ncls = reps.len();
 
-    let mut seen = vec![0u32; nfa.states.len()];
+    let mut seen = vec![0u32; nfa.len];
     let mut mark = 1u32;
     let mut sets = Subsets::default();
     let mut stack: Vec<u32> = Vec::new();
@@ -908,7 +965,7 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
         edges.clear();
         points.clear();
         for &s in &sets.arena[set.clone()] {
-            for &e in &nfa.states[s as usize].bytes {
+            for &e in nfa.bytes.row(s) {
                 edges.push(e);
                 points.push(e.0 as u16);
                 points.push(e.1 as u16 + 1);
@@ -949,7 +1006,7 @@ fn determinize(nfa: &Nfa, start: u32, accept: u32, name: &str) -> Result<DfaWith
         }
         by_rule.clear();
         for &s in &sets.arena[set] {
-            by_rule.extend(nfa.states[s as usize].calls.iter().copied());
+            by_rule.extend(nfa.calls.row(s).iter().copied());
         }
         by_rule.sort_unstable();
         let mut calls = Vec::new();

@@ -903,12 +903,18 @@ fn push_seq(out: &mut Vec<Expr>, x: Expr) {
     }
 }
 
-/// An alternation, flattened; a single alternative is returned as is.
+/// An alternation, flattened and without repeated alternatives; a single alternative is
+/// returned as is.
 pub(crate) fn alt(items: Vec<Expr>) -> Expr {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let hasher = BuildHasherDefault::<crate::fxhash::FxHasher>::default();
     let mut out: Vec<Expr> = Vec::new();
-    let mut seen: std::collections::HashSet<Expr> = std::collections::HashSet::new();
+    // Hash -> positions in `out` with that hash.
+    let mut seen: crate::fxhash::FxHashMap<u64, Vec<usize>> = Default::default();
     let mut push = |x: Expr, out: &mut Vec<Expr>| {
-        if seen.insert(x.clone()) {
+        let at = seen.entry(hasher.hash_one(&x)).or_default();
+        if !at.iter().any(|&i| out[i] == x) {
+            at.push(out.len());
             out.push(x);
         }
     };
