@@ -32,7 +32,10 @@ pub const MAX_NFA_STATES: usize = 2_000_000;
 /// Most DFA states one rule may determinize to.
 pub const MAX_DFA_STATES: usize = 500_000;
 /// Non-recursive rules whose estimated automaton is at most this large are inlined
-/// wherever they are referenced (larger ones only when referenced once).
+/// wherever they are referenced; larger ones only when referenced once and when they
+/// reference other rules (a large rule that references none, such as a `date-time`
+/// string, stays a rule of its own, so that its automaton is built once per process and
+/// its token classes are shared between grammars).
 const INLINE_SIZE: u64 = 4_000;
 /// Recursive rules whose body is at most this large are unfolded one level into the
 /// rules that call them (their own recursive references stay calls).
@@ -295,6 +298,8 @@ struct Builder<'g> {
     unfolding: bool,
     /// Rules never inlined (outlined loops shared by their callers).
     keep: Vec<bool>,
+    /// Rules whose body references no rule.
+    closed: Vec<bool>,
     /// Rules called, not inlined, while the current alternation branch is built
     /// ([`Builder::split_plan`]).
     called: Vec<bool>,
@@ -319,6 +324,7 @@ impl<'g> Builder<'g> {
             unfolding: false,
             keep: Vec::new(),
             called: vec![false; n],
+            closed: g.rules().iter().map(|r| !has_ref(&r.body)).collect(),
         };
         // Size estimates, callees first (memoized; recursive rules count as one call edge).
         for i in 0..n {
@@ -380,7 +386,8 @@ impl<'g> Builder<'g> {
         self.inlinable(r)
             && !self.called[r.index()]
             && depth < MAX_INLINE_DEPTH
-            && (self.est[r.index()] <= INLINE_SIZE || self.refcount[r.index()] <= 1)
+            && (self.est[r.index()] <= INLINE_SIZE
+                || (self.refcount[r.index()] <= 1 && !self.closed[r.index()]))
     }
 
     /// In a large alternation, per branch, the large rules it references after a literal
@@ -1469,14 +1476,25 @@ mod tests {
         let b = Automata::build(&g).unwrap();
         assert_eq!(b.rules[0].name, "top");
         assert_eq!(b.rules[0].trans, a.rules[0].trans);
+        // Referenced once from a rule with calls, the body stays a rule of its own (not
+        // inlined), so the store serves it there too.
+        let g = Grammar::from_ebnf(
+            &format!("root ::= \"<\" (big | s) \">\"\nbig ::= {body}\ns ::= \"x\"+"),
+            "root",
+        )
+        .unwrap();
+        let c = Automata::build(&g).unwrap();
+        let big = c.rules.iter().find(|d| d.name == "big").expect("called");
+        assert_eq!(big.trans, a.rules[0].trans);
     }
 
-    /// `n` tagged branches, each body a rule of about `4 * len` NFA states.
+    /// `n` tagged branches, each body a rule of about `4 * len` NFA states that references
+    /// another rule (large rules that reference none are always called).
     fn tagged(n: usize, len: usize) -> Grammar {
         let branches: Vec<String> = (0..n).map(|i| format!(r#""<t{i}>" b{i} "</t>""#)).collect();
-        let mut src = format!("root ::= ({})+\n", branches.join(" | "));
+        let mut src = format!("root ::= ({})+\nend ::= \"!\"\n", branches.join(" | "));
         for i in 0..n {
-            src.push_str(&format!("b{i} ::= \"k{i}\" [a-z ]{{0,{len}}}\n"));
+            src.push_str(&format!("b{i} ::= \"k{i}\" [a-z ]{{0,{len}}} end\n"));
         }
         Grammar::from_ebnf(&src, "root").unwrap()
     }
