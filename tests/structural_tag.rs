@@ -88,6 +88,60 @@ fn function_eq() -> String {
               "tags": [tag("get_weather", weather_schema()), tag("get_time", time_schema())]}))
 }
 
+/// Hermes style with 40 tools, each with its own schema: enough schemas to be converted on
+/// several threads and enough tags for the tool bodies to be called rules. `bad` replaces
+/// the schemas of those tools with invalid ones.
+fn many_tools(bad: &[usize]) -> String {
+    let tags: Vec<Value> = (0..40)
+        .map(|i| {
+            let schema = if bad.contains(&i) {
+                json!({"type": "strng"})
+            } else {
+                json!({"type": "object", "properties": {
+                    format!("q{i}"): {"type": "string", "maxLength": 10 + i},
+                    "n": {"type": "integer", "minimum": 0, "maximum": 50 + i},
+                    "tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+                    "required": [format!("q{i}")], "additionalProperties": false})
+            };
+            json!({"begin": format!("<tool_call>\n{{\"name\": \"tool_{i}\", \"arguments\": "),
+                   "content": {"type": "json_schema", "json_schema": schema},
+                   "end": "}\n</tool_call>"})
+        })
+        .collect();
+    st(json!({"type": "triggered_tags", "triggers": ["<tool_call>"], "tags": tags}))
+}
+
+#[test]
+fn many_tools_tag() {
+    let call = |i: usize, args: &str| {
+        format!(
+            "Hi <tool_call>\n{{\"name\": \"tool_{i}\", \"arguments\": {args}}}\n</tool_call> ok"
+        )
+    };
+    check(
+        "many_tools",
+        &many_tools(&[]),
+        &[
+            &call(33, r#"{"q33": "abc", "n": 83}"#),
+            &call(3, r#"{"q3": "", "tags": ["a", "b"]}"#),
+            "no tools",
+        ],
+        &[
+            &call(33, r#"{"q33": "abc", "n": 84}"#),
+            &call(33, r#"{"q3": "abc"}"#),
+            &call(5, r#"{"q5": "0123456789abcdef"}"#),
+            &call(40, r#"{"q40": ""}"#),
+        ],
+    );
+    // Schemas are converted ahead (on several threads); the error names the first bad tag.
+    let e = err(&many_tools(&[23, 17]));
+    assert!(
+        e.to_string()
+            .contains("format.tags[17].content.json_schema"),
+        "{e}"
+    );
+}
+
 /// A reasoning block, then an answer with optional tool calls.
 fn think_then_answer() -> String {
     st(json!({"type": "sequence", "elements": [
@@ -577,12 +631,19 @@ const TARGETS: &[&str] = &[
     "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"tz\": \"UTC\"}}\n</tool_call>",
     "Sure <function=get_weather>{\"city\": \"Oslo\"}</function> and <function=get_time>{\"tz\": \"CET\"}</function>",
     "<think>The user wants </thin the weather.</think>Checking<tool_call>{\"city\": \"Rome\"}</tool_call>.",
+    "Let me see <tool_call>\n{\"name\": \"tool_27\", \"arguments\": {\"q27\": \"x y\", \"n\": 7, \"tags\": [\"b\"]}}\n</tool_call>",
 ];
 
 fn check_walks(name: &str, seeds: u64, steps: usize) {
     let tok = Arc::new(common::tokenizers::load(name));
     let c = GrammarCompiler::new(tok.clone(), CompilerOptions::default());
-    let tags = [llama31(), hermes(), function_eq(), think_then_answer()];
+    let tags = [
+        llama31(),
+        hermes(),
+        function_eq(),
+        think_then_answer(),
+        many_tools(&[]),
+    ];
     for (i, tag) in tags.iter().enumerate() {
         let cg = c.compile_structural_tag(tag).unwrap();
         for seed in 0..seeds {

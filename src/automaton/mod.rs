@@ -394,8 +394,9 @@ impl<'g> Builder<'g> {
     /// prefix (`"<tool=a>" a_args "</tool>"`): they are called rather than inlined. The
     /// prefixes still form one automaton and none is a prefix of another, so one branch is
     /// chosen by the time a call is made, while each rule is determinized apart and the
-    /// alternation's own automaton stays small. `None` when the prefixes overlap (branches
-    /// that all begin with `{`), which would leave several calls alive at once.
+    /// alternation's own automaton stays small. `None` when no branch has such a rule, or
+    /// when the prefixes overlap (branches that all begin with `{`), which would leave
+    /// several calls alive at once.
     fn split_plan(&self, branches: &[Expr]) -> Option<Vec<Vec<RuleId>>> {
         let mut prefixes: Vec<&[u8]> = Vec::new();
         let plan: Vec<Vec<RuleId>> = branches
@@ -422,6 +423,9 @@ impl<'g> Builder<'g> {
                 refs
             })
             .collect();
+        if prefixes.is_empty() {
+            return None;
+        }
         prefixes.sort_unstable();
         let free = prefixes.iter().all(|p| !p.is_empty())
             && prefixes.windows(2).all(|w| !w[1].starts_with(w[0]));
@@ -548,6 +552,7 @@ impl<'g> Builder<'g> {
     fn build(&mut self, nfa: &mut Nfa, e: &Expr, from: u32, to: u32, depth: usize) -> Result<()> {
         match e {
             Expr::Bytes(b) => self.build_bytes(nfa, b, from, to),
+            Expr::Class(c) if c.is_normalized() => self.build_class(nfa, &c.ranges, from, to),
             Expr::Class(c) => self.build_class(nfa, &c.normalized(), from, to),
             Expr::Ref(r) => {
                 if self.should_inline(*r, depth) {
@@ -582,8 +587,9 @@ impl<'g> Builder<'g> {
                 Ok(())
             }
             Expr::Alt(v) => {
-                let plan = if v.len() >= SPLIT_BRANCHES && self.estimate(e, depth) > SPLIT_SIZE {
+                let plan = if v.len() >= SPLIT_BRANCHES {
                     self.split_plan(v)
+                        .filter(|_| self.estimate(e, depth) > SPLIT_SIZE)
                 } else {
                     None
                 };
@@ -764,6 +770,10 @@ impl<'g> Builder<'g> {
     ) -> Result<()> {
         use regex_syntax::utf8::Utf8Sequences;
         for &(lo, hi) in ranges {
+            if hi < 0x80 {
+                nfa.byte(from, lo as u8, hi as u8, to);
+                continue;
+            }
             let (Some(lo), Some(hi)) = (char::from_u32(lo), char::from_u32(hi)) else {
                 continue;
             };
@@ -1173,30 +1183,29 @@ struct Reverse {
 impl Reverse {
     fn new(d: &RuleDfa) -> Reverse {
         let n = d.num_states();
-        // Distinct targets of each row: consecutive classes mostly share theirs.
-        let each_edge = |f: &mut dyn FnMut(usize, u32)| {
-            for s in 0..n {
-                let row = &d.trans[s * d.ncls..(s + 1) * d.ncls];
-                let mut last = DEAD;
-                for &t in row {
-                    if t != DEAD && t != last {
-                        f(s, t);
-                        last = t;
-                    }
+        // Distinct targets of each row (consecutive classes mostly share theirs), then a
+        // counting sort by target.
+        let mut edges: Vec<(u32, u32)> = Vec::new();
+        let mut off = vec![0u32; n + 1];
+        for s in 0..n {
+            let mut last = DEAD;
+            for &t in &d.trans[s * d.ncls..(s + 1) * d.ncls] {
+                if t != DEAD && t != last {
+                    edges.push((s as u32, t));
+                    off[t as usize + 1] += 1;
+                    last = t;
                 }
             }
-        };
-        let mut off = vec![0u32; n + 1];
-        each_edge(&mut |_, t| off[t as usize + 1] += 1);
+        }
         for i in 0..n {
             off[i + 1] += off[i];
         }
         let mut fill = off.clone();
-        let mut from = vec![0u32; off[n] as usize];
-        each_edge(&mut |s, t| {
-            from[fill[t as usize] as usize] = s as u32;
+        let mut from = vec![0u32; edges.len()];
+        for &(s, t) in &edges {
+            from[fill[t as usize] as usize] = s;
             fill[t as usize] += 1;
-        });
+        }
         let mut call_off = vec![0u32; n + 1];
         for calls in d.calls.iter() {
             for &(_, t) in calls {

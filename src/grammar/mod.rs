@@ -42,9 +42,26 @@ pub struct CharClass {
 }
 
 impl CharClass {
+    /// Whether the ranges are already what [`CharClass::normalized`] returns: not negated,
+    /// sorted, disjoint and not adjacent, within Unicode, without surrogates.
+    pub fn is_normalized(&self) -> bool {
+        !self.negated
+            && self
+                .ranges
+                .iter()
+                .all(|&(lo, hi)| lo <= hi && hi <= MAX_CODE_POINT && (hi < 0xD800 || lo > 0xDFFF))
+            && self
+                .ranges
+                .windows(2)
+                .all(|w| w[0].1.saturating_add(1) < w[1].0)
+    }
+
     /// The matched code points as sorted, disjoint, inclusive ranges, negation applied and
     /// surrogates (U+D800..U+DFFF) removed.
     pub fn normalized(&self) -> Vec<(u32, u32)> {
+        if self.is_normalized() {
+            return self.ranges.clone();
+        }
         let mut r: Vec<(u32, u32)> = self
             .ranges
             .iter()

@@ -16,6 +16,8 @@
 //! so that the free text, the triggers and the dispatch on the rest of each tag's begin are
 //! all byte transitions of T's automaton; only the tag contents are called rules.
 
+use std::collections::HashMap;
+
 use crate::convert::json_schema::grammar_from_json_value;
 use crate::convert::regex::{RegexOptions, regex_to_expr};
 use crate::error::{Error, Result};
@@ -23,6 +25,11 @@ use crate::grammar::{Expr, Grammar, Rule, RuleId};
 
 use super::format::{Format, Tag, err_at};
 use super::text::{alt, avoid_expr, seq};
+
+/// Formats with at least this many JSON schemas convert them on several threads.
+const PARALLEL_SCHEMAS: usize = 16;
+/// Most threads converting schemas.
+const SCHEMA_THREADS: usize = 8;
 
 /// Builds the grammar of a format.
 pub(crate) fn lower(f: &Format) -> Result<Grammar> {
@@ -33,6 +40,7 @@ pub(crate) fn lower(f: &Format) -> Result<Grammar> {
             lookahead: None,
         }],
         next: 0,
+        schemas: convert_schemas(f),
     };
     let body = b.format(f, &[], "format")?;
     b.rules[0].body = body;
@@ -43,6 +51,40 @@ struct Builder {
     rules: Vec<Rule>,
     /// Counter for fresh rule-name prefixes.
     next: usize,
+    /// JSON Schema formats converted ahead of the walk, by the format's address.
+    schemas: HashMap<usize, Result<Grammar>>,
+}
+
+/// The JSON Schema formats in `f`, converted: on several threads when there are many (a
+/// `triggered_tags` with hundreds of tools), each on its own, so errors are the same as
+/// when converted in turn.
+fn convert_schemas(f: &Format) -> HashMap<usize, Result<Grammar>> {
+    fn collect<'a>(f: &'a Format, out: &mut Vec<&'a Format>) {
+        match f {
+            Format::JsonSchema { .. } => out.push(f),
+            Format::Sequence(v) | Format::Or(v) => v.iter().for_each(|x| collect(x, out)),
+            Format::Repeat { content, .. } => collect(content, out),
+            Format::Tag(t) => collect(&t.content, out),
+            Format::TriggeredTags { tags, .. } | Format::TagsWithSeparator { tags, .. } => {
+                tags.iter().for_each(|t| collect(&t.content, out))
+            }
+            Format::Const(_) | Format::Ebnf(_) | Format::Regex(_) | Format::AnyText { .. } => {}
+        }
+    }
+    let mut found = Vec::new();
+    collect(f, &mut found);
+    if found.len() < PARALLEL_SCHEMAS {
+        return HashMap::new();
+    }
+    let converted = crate::parallel::map(found.len(), SCHEMA_THREADS, |i| match found[i] {
+        Format::JsonSchema { schema, opts } => grammar_from_json_value(schema, opts),
+        _ => unreachable!("only JSON Schema formats are collected"),
+    });
+    found
+        .iter()
+        .map(|f| *f as *const Format as usize)
+        .zip(converted)
+        .collect()
 }
 
 impl Builder {
@@ -84,7 +126,9 @@ impl Builder {
         Ok(match f {
             Format::Const(s) => Expr::lit(s),
             Format::JsonSchema { schema, opts } => {
-                let g = grammar_from_json_value(schema, opts).map_err(|e| {
+                let ahead = self.schemas.remove(&(f as *const Format as usize));
+                let g = ahead.unwrap_or_else(|| grammar_from_json_value(schema, opts));
+                let g = g.map_err(|e| {
                     Error::new(
                         e.kind(),
                         format!("invalid structural tag at `{path}.json_schema`: {e}"),
