@@ -22,6 +22,8 @@ pub(crate) struct Facts {
     inside: Vec<AtomicU16>,
     run_depth: Vec<AtomicU16>,
     run_class: Vec<[AtomicU64; 2]>,
+    /// [`Self::counts_only`] known so far.
+    counts: Vec<AtomicU16>,
 }
 
 fn slots(n: usize) -> Vec<AtomicU16> {
@@ -38,6 +40,7 @@ impl Facts {
             excl: slots(n),
             inside: slots(n * INSIDE.len()),
             run_depth: slots(n),
+            counts: slots(n),
             run_class: (0..n)
                 .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
                 .collect(),
@@ -46,7 +49,12 @@ impl Facts {
 
     /// Bytes held by the slots (the class tables are small).
     pub fn memory_bytes(&self) -> usize {
-        (self.safe.len() + self.excl.len() + self.inside.len() + self.run_depth.len()) * 2
+        (self.safe.len()
+            + self.excl.len()
+            + self.inside.len()
+            + self.run_depth.len()
+            + self.counts.len())
+            * 2
             + self.run_class.len() * 16
     }
 
@@ -99,7 +107,32 @@ impl Facts {
     /// (so a token of safe text is accepted exactly when it starts at most `depth`
     /// characters). `depth` is the state's safe depth.
     pub fn counts_only(&self, d: &RuleDfa, s: u32, depth: u8) -> bool {
-        text::counts_only(d, &self.tc, s, depth)
+        // Slot: 0 unknown, 1 no, 2 + depth yes (with that depth).
+        match self.counts[s as usize].load(Ordering::Relaxed) {
+            0 => {}
+            1 => return false,
+            v => {
+                if v - 2 == depth as u16 {
+                    return true;
+                }
+            }
+        }
+        match text::counts_only(d, &self.tc, s, depth) {
+            Some(levels) => {
+                // The states along the count count only too, each with what is left.
+                for (k, level) in levels.iter().enumerate() {
+                    for &st in level {
+                        let v = 2 + depth as u16 - k as u16;
+                        self.counts[st as usize].store(v, Ordering::Relaxed);
+                    }
+                }
+                true
+            }
+            None => {
+                self.counts[s as usize].store(1, Ordering::Relaxed);
+                false
+            }
+        }
     }
 
     /// [`text::inside_depth`] of `s` in phase `INSIDE[k]`.

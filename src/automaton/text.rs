@@ -329,21 +329,26 @@ pub(crate) fn safe_closure(
 
 /// [`super::facts::Facts::counts_only`]: the states after each whole safe character, level by
 /// level, are plain (and so are the states inside a character), and after `depth` levels
-/// every safe character's first byte is dead.
-pub(crate) fn counts_only(d: &RuleDfa, tc: &TextClasses, s: u32, depth: u8) -> bool {
+/// every safe character's first byte is dead. On success, the levels `0..depth` (level 0
+/// is `[s]`): each state of level `k` counts only with `depth - k`, since its own levels
+/// are within the later ones.
+pub(crate) fn counts_only(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    depth: u8,
+) -> Option<Vec<Vec<u32>>> {
     if depth == 0 || depth == 255 || !d.plain[s as usize] {
-        return false;
+        return None;
     }
-    let mut level: Vec<u32> = vec![s];
+    let mut levels: Vec<Vec<u32>> = vec![vec![s]];
     for _ in 0..depth {
         let mut next: Vec<u32> = Vec::new();
-        for &st in &level {
-            let Some(ends) = succ(d, tc, st, 0, |t| d.plain[t as usize]) else {
-                return false;
-            };
+        for &st in levels.last()? {
+            let ends = succ(d, tc, st, 0, |t| d.plain[t as usize])?;
             for t in ends {
                 if !d.plain[t as usize] {
-                    return false;
+                    return None;
                 }
                 next.push(t);
             }
@@ -351,18 +356,20 @@ pub(crate) fn counts_only(d: &RuleDfa, tc: &TextClasses, s: u32, depth: u8) -> b
         next.sort_unstable();
         next.dedup();
         if next.len() > 64 {
-            return false;
+            return None;
         }
-        level = next;
+        levels.push(next);
     }
     // After `depth` characters, no safe character may begin.
-    level.iter().all(|&st| {
+    let last = levels.pop()?;
+    let dead = last.iter().all(|&st| {
         tc.rows.iter().all(|row| {
             row[0]
                 .iter()
                 .all(|&c| d.trans[st as usize * d.ncls + c] == DEAD)
         })
-    })
+    });
+    dead.then_some(levels)
 }
 
 /// For state `s` reached inside a character, in phase `INSIDE[k]`: 0 when some completion

@@ -189,8 +189,9 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     w.odd_only = counted;
     w.node(0, 0, 1, false, true);
     if counted {
-        w.accepted.extend_from_slice(&vocab.text_up_to(depth));
+        // Both lists are in trie order: a linear union.
         merge_ranges(&mut w.accepted);
+        w.accepted = union_sorted(&w.accepted, &vocab.text_up_to(depth));
     }
     let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
     let bits = (count > vocab.words()).then(|| ranges_to_bits(vocab, &w.accepted, count));
@@ -240,9 +241,9 @@ pub(crate) fn classify(
         uncertain: extra_unc,
         ..
     } = w;
-    let mut accepted = base.accepted.clone();
-    accepted.extend_from_slice(&extra);
-    merge_ranges(&mut accepted);
+    let mut extra_sorted = extra.clone();
+    merge_ranges(&mut extra_sorted);
+    let accepted = union_sorted(&base.accepted, &extra_sorted);
     let mut uncertain = base.uncertain.clone();
     uncertain.extend_from_slice(&extra_unc);
     merge_ranges(&mut uncertain);
@@ -653,6 +654,26 @@ fn merge_ranges(v: &mut Vec<(u32, u32)>) {
         }
     }
     *v = out;
+}
+
+/// The union of two lists of ranges, each sorted and disjoint, as one such list.
+fn union_sorted(a: &[(u32, u32)], b: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let r = if j == b.len() || (i < a.len() && a[i].0 <= b[j].0) {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        match out.last_mut() {
+            Some(last) if r.0 <= last.1 => last.1 = last.1.max(r.1),
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 fn push_range(v: &mut Vec<(u32, u32)>, lo: u32, hi: u32) {
