@@ -211,8 +211,8 @@ typedef struct {
      */
     size_t struct_size;
     /**
-     * Threads used when `precompute` is set (default 8, capped at the number of cores;
-     * <= 0 = all cores).
+     * Threads used to determinize large grammars and when `precompute` is set (default 8,
+     * capped at the number of cores; <= 0 = all cores).
      */
     int32_t max_threads;
     /**

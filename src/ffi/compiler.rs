@@ -45,8 +45,8 @@ unsafe impl ArcHandle for xgr_compiled_grammar {
 pub struct xgr_compiler_options {
     /// `sizeof(xgr_compiler_options)` as compiled by the caller.
     pub struct_size: usize,
-    /// Threads used when `precompute` is set (default 8, capped at the number of cores;
-    /// <= 0 = all cores).
+    /// Threads used to determinize large grammars and when `precompute` is set (default 8,
+    /// capped at the number of cores; <= 0 = all cores).
     pub max_threads: i32,
     /// Bound of the compiled-grammar cache in bytes; -1 = unbounded, 0 = no caching
     /// (default 512 MiB).
