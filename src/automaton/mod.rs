@@ -1065,19 +1065,43 @@ fn determinize(nfa: &Frozen, start: u32, accept: u32, name: &str) -> Result<DfaW
 }
 
 /// The NFA state sets of a subset construction, numbered in order of discovery and stored
-/// end to end.
+/// end to end; looked up by hash, with the sets of equal hash chained.
 #[derive(Default)]
 struct Subsets {
     arena: Vec<u32>,
     spans: Vec<(u32, u32)>,
-    ids: FxHashMap<Box<[u32]>, u32>,
+    /// Hash of a set -> the last set numbered with that hash.
+    heads: FxHashMap<u64, u32>,
+    /// Per set: the previous set with the same hash, or `u32::MAX`.
+    chain: Vec<u32>,
 }
 
 impl Subsets {
+    fn hash(set: &[u32]) -> u64 {
+        use std::hash::Hasher;
+        let mut h = crate::fxhash::FxHasher::default();
+        h.write_usize(set.len());
+        for &x in set {
+            h.write_u32(x);
+        }
+        h.finish()
+    }
+
+    fn get(&self, id: u32) -> &[u32] {
+        let (lo, hi) = self.spans[id as usize];
+        &self.arena[lo as usize..hi as usize]
+    }
+
     /// The number of the sorted `set`, numbered now if new.
     fn intern(&mut self, set: &[u32], name: &str) -> Result<u32> {
-        if let Some(&id) = self.ids.get(set) {
-            return Ok(id);
+        let h = Self::hash(set);
+        let head = self.heads.get(&h).copied().unwrap_or(u32::MAX);
+        let mut at = head;
+        while at != u32::MAX {
+            if self.get(at) == set {
+                return Ok(at);
+            }
+            at = self.chain[at as usize];
         }
         if self.spans.len() >= MAX_DFA_STATES {
             return Err(Error::limit(format!(
@@ -1088,7 +1112,8 @@ impl Subsets {
         let lo = self.arena.len() as u32;
         self.arena.extend_from_slice(set);
         self.spans.push((lo, self.arena.len() as u32));
-        self.ids.insert(set.into(), id);
+        self.chain.push(head);
+        self.heads.insert(h, id);
         Ok(id)
     }
 }

@@ -119,7 +119,10 @@ pub(crate) fn json_chars(ranges: &[(u32, u32)]) -> Expr {
 
 /// Any one character inside a JSON string.
 pub(crate) fn json_char_any() -> Expr {
-    json_chars(&[(0, MAX_CODE_POINT)])
+    // Constant: built once per process.
+    static ANY: std::sync::OnceLock<Expr> = std::sync::OnceLock::new();
+    ANY.get_or_init(|| json_chars(&[(0, MAX_CODE_POINT)]))
+        .clone()
 }
 
 /// Rewrites a code-point-level expression (from the regex converter or a format) into the
