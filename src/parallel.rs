@@ -1,8 +1,10 @@
 //! Work split over scoped threads.
 //!
 //! [`map`] runs one function over `0..n` on up to a given number of threads (never more
-//! than the machine's cores), each thread taking the next index in turn, and returns the
-//! results in index order. With one thread, or one item, it runs on the calling thread.
+//! than the machine's cores, the calling thread included), each thread taking the next
+//! index in turn, and returns the results in index order. With one thread, or one item, it
+//! runs on the calling thread alone; helpers the system refuses to start leave their share
+//! to the others.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,28 +22,29 @@ pub(crate) fn map<R: Send>(n: usize, threads: usize, f: impl Fn(usize) -> R + Sy
         return (0..n).map(f).collect();
     }
     let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break done;
+            }
+            done.push((i, f(i)));
+        }
+    };
+    // The calling thread works too; a helper the system refuses to start is simply missing.
     let mut parts: Vec<Vec<(usize, R)>> = std::thread::scope(|sc| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                sc.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            break done;
-                        }
-                        done.push((i, f(i)));
-                    }
-                })
-            })
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(sc, work).ok())
             .collect();
-        workers
-            .into_iter()
-            .map(|w| match w.join() {
-                Ok(done) => done,
+        let mut parts = vec![work()];
+        for h in helpers {
+            match h.join() {
+                Ok(done) => parts.push(done),
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+            }
+        }
+        parts
     });
     let mut out: Vec<Option<R>> = (0..n).map(|_| None).collect();
     for (i, r) in parts.iter_mut().flat_map(std::mem::take) {

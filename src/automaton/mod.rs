@@ -502,14 +502,12 @@ impl<'g> Builder<'g> {
             let (r, nfa, start, end) = &nfas[k];
             determinize(nfa, *start, *end, &g.rule(kept[*r]).name)
         });
+        // Automata from the store were trimmed before they were stored.
+        let trimmed: Vec<bool> = remembered.iter().map(Option::is_some).collect();
         let mut dfas: Vec<Option<RuleDfa>> = remembered;
         let mut raw_calls: Vec<Vec<Vec<(RuleId, u32)>>> = vec![Vec::new(); kept.len()];
         for ((r, ..), res) in nfas.iter().zip(built) {
             let res = res?;
-            let rule = g.rule(kept[*r]);
-            if rule.lookahead.is_none() {
-                remember_closed_dfa(&rule.body, &res);
-            }
             dfas[*r] = Some(res.0);
             raw_calls[*r] = res.1;
         }
@@ -537,7 +535,13 @@ impl<'g> Builder<'g> {
             rules: dfas,
             lookaheads: la_dfas,
         };
-        trim(&mut a)?;
+        trim(&mut a, &trimmed)?;
+        for (r, &from_store) in trimmed.iter().enumerate() {
+            let rule = g.rule(kept[r]);
+            if !from_store && rule.lookahead.is_none() {
+                remember_closed_dfa(&rule.body, &a.rules[r]);
+            }
+        }
         for d in a.rules.iter_mut().chain(a.lookaheads.iter_mut()) {
             finish_flags(d);
         }
@@ -918,9 +922,10 @@ fn closed_dfa(body: &Expr) -> Option<RuleDfa> {
 
 /// Remembers the automaton `built` of `body` when `body` references no rule and the
 /// automaton is large; the store stops growing at [`CLOSED_MAX_STATES`].
-fn remember_closed_dfa(body: &Expr, built: &DfaWithCalls) {
-    let (dfa, calls) = built;
-    if dfa.num_states() < CLOSED_MIN_STATES || calls.iter().any(|c| !c.is_empty()) || has_ref(body)
+fn remember_closed_dfa(body: &Expr, dfa: &RuleDfa) {
+    if dfa.num_states() < CLOSED_MIN_STATES
+        || dfa.calls.iter().any(|c| !c.is_empty())
+        || has_ref(body)
     {
         return;
     }
@@ -1120,9 +1125,16 @@ impl Subsets {
 
 /// Removes call edges to rules that match nothing and states from which no accepting
 /// state can be reached; fails when the root matches nothing.
-fn trim(a: &mut Automata) -> Result<()> {
+fn trim(a: &mut Automata, trimmed: &[bool]) -> Result<()> {
     let n = a.rules.len();
-    let reverse: Vec<Reverse> = a.rules.iter().map(Reverse::new).collect();
+    // A rule without calls that was trimmed before (served by the store) stays as it is:
+    // it is productive when its start state is still live.
+    let reverse: Vec<Reverse> = a
+        .rules
+        .iter()
+        .zip(trimmed)
+        .map(|(d, &t)| if t { Reverse::empty() } else { Reverse::new(d) })
+        .collect();
     // Coreachable states per rule, with the number of productive rules they were computed
     // under (productive rules only grow, so an equal count means an equal set). Those of
     // call-free rules do not depend on other rules.
@@ -1136,6 +1148,19 @@ fn trim(a: &mut Automata) -> Result<()> {
                 continue;
             }
             let d = &a.rules[r];
+            if trimmed[r] {
+                let st = d.start as usize;
+                if d.accept[st]
+                    || d.trans[st * d.ncls..(st + 1) * d.ncls]
+                        .iter()
+                        .any(|&t| t != DEAD)
+                {
+                    productive[r] = true;
+                    count += 1;
+                    changed = true;
+                }
+                continue;
+            }
             let stale = match &co[r] {
                 Some((k, _)) => reverse[r].has_calls && *k != count,
                 None => true,
@@ -1160,6 +1185,9 @@ fn trim(a: &mut Automata) -> Result<()> {
         )));
     }
     for (r, (memo, rev)) in co.into_iter().zip(&reverse).enumerate() {
+        if trimmed[r] {
+            continue;
+        }
         let co = match memo {
             Some((k, c)) if k == count || !rev.has_calls => c,
             _ => coreachable(&a.rules[r], rev, &productive),
@@ -1206,6 +1234,17 @@ struct Reverse {
 }
 
 impl Reverse {
+    /// No edges (for a rule that is not trimmed again).
+    fn empty() -> Reverse {
+        Reverse {
+            off: vec![0],
+            from: Vec::new(),
+            call_off: vec![0],
+            call_from: Vec::new(),
+            has_calls: false,
+        }
+    }
+
     fn new(d: &RuleDfa) -> Reverse {
         let n = d.num_states();
         // Distinct targets of each row (consecutive classes mostly share theirs), then a
@@ -1303,6 +1342,13 @@ fn finish_flags(d: &mut RuleDfa) {
 /// can begin a call made there (FIRST sets, to a fixpoint over all rules).
 fn first_sets(a: &mut Automata) {
     let n = a.rules.len();
+    // Rules without calls (format automata of tens of thousands of states among them) need
+    // no fixpoint: they end where they accept, and only their start's FIRST set is read.
+    let calls: Vec<bool> = a
+        .rules
+        .iter()
+        .map(|d| d.calls.iter().any(|c| !c.is_empty()))
+        .collect();
     // can_end: accepting, or a call to a nullable rule leads to a state that can end.
     let mut nullable = vec![false; n];
     loop {
@@ -1310,8 +1356,9 @@ fn first_sets(a: &mut Automata) {
         for r in 0..n {
             let d = &a.rules[r];
             let mut ce: Vec<bool> = d.accept.clone();
-            loop {
-                let mut c2 = false;
+            let mut c2 = calls[r];
+            while c2 {
+                c2 = false;
                 for st in 0..d.num_states() {
                     if !ce[st]
                         && d.calls[st]
@@ -1321,9 +1368,6 @@ fn first_sets(a: &mut Automata) {
                         ce[st] = true;
                         c2 = true;
                     }
-                }
-                if !c2 {
-                    break;
                 }
             }
             let nl = ce[d.start as usize];
@@ -1341,7 +1385,8 @@ fn first_sets(a: &mut Automata) {
     let mut first: Vec<Vec<ByteSet>> = a
         .rules
         .iter()
-        .map(|d| {
+        .zip(&calls)
+        .map(|(d, &calls)| {
             // The bytes of each class, then per state the union over its live classes.
             let mut of_class = vec![ByteSet::default(); d.ncls];
             for byte in 0..=255u8 {
@@ -1350,6 +1395,9 @@ fn first_sets(a: &mut Automata) {
             (0..d.num_states())
                 .map(|st| {
                     let mut b = ByteSet::default();
+                    if !calls && st != d.start as usize {
+                        return b;
+                    }
                     for (c, &t) in d.trans[st * d.ncls..(st + 1) * d.ncls].iter().enumerate() {
                         if t != DEAD {
                             b.union(&of_class[c]);
@@ -1362,7 +1410,7 @@ fn first_sets(a: &mut Automata) {
         .collect();
     loop {
         let mut changed = false;
-        for r in 0..n {
+        for r in (0..n).filter(|&r| calls[r]) {
             for st in 0..a.rules[r].num_states() {
                 let mut acc = first[r][st];
                 for &(c, t) in &a.rules[r].calls[st] {
@@ -1383,6 +1431,10 @@ fn first_sets(a: &mut Automata) {
         }
     }
     for r in 0..n {
+        if !calls[r] {
+            a.rules[r].call_first = vec![ByteSet::default(); a.rules[r].num_states()];
+            continue;
+        }
         let cf: Vec<ByteSet> = (0..a.rules[r].num_states())
             .map(|st| {
                 let mut acc = ByteSet::default();
@@ -1402,7 +1454,7 @@ fn first_sets(a: &mut Automata) {
     let mut follow = vec![ByteSet::default(); n];
     loop {
         let mut changed = false;
-        for p in 0..n {
+        for p in (0..n).filter(|&p| calls[p]) {
             for st in 0..a.rules[p].num_states() {
                 for &(c, t) in &a.rules[p].calls[st] {
                     let mut add = first[p][t as usize];
