@@ -39,6 +39,36 @@ fn dedup_push<T: PartialEq>(v: &mut Vec<T>, x: T) {
     }
 }
 
+/// A list without repeats built by pushing, repeats found by hash: products of parts
+/// (up to thousands of objects) would otherwise compare each new part with all earlier ones.
+struct Dedup<T> {
+    items: Vec<T>,
+    at: crate::fxhash::FxHashMap<u64, Vec<u32>>,
+}
+
+impl<T: std::hash::Hash + Eq> Dedup<T> {
+    fn new() -> Self {
+        Dedup {
+            items: Vec::new(),
+            at: Default::default(),
+        }
+    }
+
+    fn push(&mut self, x: T) {
+        use std::hash::BuildHasher;
+        let h = std::hash::BuildHasherDefault::<crate::fxhash::FxHasher>::default().hash_one(&x);
+        let at = self.at.entry(h).or_default();
+        if !at.iter().any(|&i| self.items[i as usize] == x) {
+            at.push(self.items.len() as u32);
+            self.items.push(x);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
 impl<'a> Ctx<'a> {
     /// Intersection of two normal forms.
     pub(crate) fn and_norm(&mut self, a: &Norm, b: &Norm, ptr: &str) -> Result<Norm> {
@@ -51,6 +81,8 @@ impl<'a> Ctx<'a> {
             arrs: vec![],
             objs: vec![],
         };
+        let (mut nums, mut strs, mut arrs, mut objs) =
+            (Dedup::new(), Dedup::new(), Dedup::new(), Dedup::new());
         let check = |x: usize, y: usize| -> Result<()> {
             if x * y > MAX_PARTS * 4 {
                 Err(too_many(ptr))
@@ -62,7 +94,7 @@ impl<'a> Ctx<'a> {
         for x in &a.nums {
             for y in &b.nums {
                 if let Some(z) = x.and(y)? {
-                    dedup_push(&mut n.nums, z);
+                    nums.push(z);
                 }
             }
         }
@@ -70,7 +102,7 @@ impl<'a> Ctx<'a> {
         for x in &a.strs {
             for y in &b.strs {
                 if let Some(z) = x.and(y)? {
-                    dedup_push(&mut n.strs, z);
+                    strs.push(z);
                 }
             }
         }
@@ -78,7 +110,7 @@ impl<'a> Ctx<'a> {
         for x in &a.arrs {
             for y in &b.arrs {
                 if let Some(z) = self.and_arr(x, y, ptr)? {
-                    dedup_push(&mut n.arrs, z);
+                    arrs.push(z);
                 }
             }
         }
@@ -86,10 +118,11 @@ impl<'a> Ctx<'a> {
         for x in &a.objs {
             for y in &b.objs {
                 for z in self.and_obj(x, y, ptr)? {
-                    dedup_push(&mut n.objs, z);
+                    objs.push(z);
                 }
             }
         }
+        (n.nums, n.strs, n.arrs, n.objs) = (nums.items, strs.items, arrs.items, objs.items);
         if n.nums
             .len()
             .max(n.strs.len())
@@ -316,72 +349,72 @@ impl<'a> Ctx<'a> {
         let mut acc = vec![NumC::any()];
         for p in &a.nums {
             let comp = p.complement();
-            let mut next = Vec::new();
+            let mut next = Dedup::new();
             for x in &acc {
                 for y in &comp {
                     if let Some(z) = x.and(y)? {
-                        dedup_push(&mut next, z);
+                        next.push(z);
                     }
                 }
             }
             if next.len() > MAX_PARTS {
                 return Err(too_many(ptr));
             }
-            acc = next;
+            acc = next.items;
         }
         n.nums = acc;
         // Strings.
         let mut acc = vec![StrC::any()];
         for p in &a.strs {
             let comp = p.complement();
-            let mut next = Vec::new();
+            let mut next = Dedup::new();
             for x in &acc {
                 for y in &comp {
                     if let Some(z) = x.and(y)? {
-                        dedup_push(&mut next, z);
+                        next.push(z);
                     }
                 }
             }
             if next.len() > MAX_PARTS {
                 return Err(too_many(ptr));
             }
-            acc = next;
+            acc = next.items;
         }
         n.strs = acc;
         // Arrays.
         let mut acc = vec![ArrC::any()];
         for p in &a.arrs {
             let comp = self.not_arr(p, ptr)?;
-            let mut next = Vec::new();
+            let mut next = Dedup::new();
             for x in &acc {
                 for y in &comp {
                     if let Some(z) = self.and_arr(x, y, ptr)? {
-                        dedup_push(&mut next, z);
+                        next.push(z);
                     }
                 }
             }
             if next.len() > MAX_PARTS {
                 return Err(too_many(ptr));
             }
-            acc = next;
+            acc = next.items;
         }
         n.arrs = acc;
         // Objects.
         let mut acc = vec![ObjC::any()];
         for p in &a.objs {
             let comp = self.not_obj(p, ptr)?;
-            let mut next = Vec::new();
+            let mut next = Dedup::new();
             for x in &acc {
                 for y in &comp {
                     for z in self.and_obj(x, y, ptr)? {
-                        dedup_push(&mut next, z);
+                        next.push(z);
                     }
                 }
             }
             if next.len() > MAX_PARTS {
                 return Err(too_many(ptr));
             }
-            acc = next;
+            acc = next.items;
         }
         n.objs = acc;
         Ok(n)
