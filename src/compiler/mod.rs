@@ -66,7 +66,7 @@ impl Default for CompilerOptions {
 
 /// A grammar compiled for one tokenizer: immutable and shareable across threads.
 pub struct CompiledGrammar {
-    grammar: Grammar,
+    grammar: Arc<Grammar>,
     pub(crate) automata: Automata,
     pub(crate) vocab: Arc<VocabIndex>,
     tokenizer: Arc<TokenizerInfo>,
@@ -91,7 +91,7 @@ impl std::fmt::Debug for CompiledGrammar {
 
 impl CompiledGrammar {
     fn new(
-        grammar: Grammar,
+        grammar: Arc<Grammar>,
         tokenizer: Arc<TokenizerInfo>,
         vocab: Arc<VocabIndex>,
         shared: Arc<SharedBases>,
@@ -261,7 +261,8 @@ struct CacheEntry {
 
 #[derive(Default)]
 struct Cache {
-    map: HashMap<Grammar, CacheEntry>,
+    /// Keyed by the compiled grammar's own copy of its source.
+    map: crate::fxhash::FxHashMap<Arc<Grammar>, CacheEntry>,
     bytes: usize,
     tick: u64,
 }
@@ -311,7 +312,7 @@ impl GrammarCompiler {
             }
         }
         let cg = Arc::new(CompiledGrammar::new(
-            grammar.clone(),
+            Arc::new(grammar.clone()),
             self.tokenizer.clone(),
             self.vocab.clone(),
             self.shared.clone(),
@@ -321,12 +322,12 @@ impl GrammarCompiler {
             cg.precompute(self.options.max_threads);
         }
         if self.options.cache_enabled {
-            self.insert(grammar, &cg);
+            self.insert(&cg);
         }
         Ok(cg)
     }
 
-    fn insert(&self, grammar: &Grammar, cg: &Arc<CompiledGrammar>) {
+    fn insert(&self, cg: &Arc<CompiledGrammar>) {
         let bytes = cg.memory_bytes();
         let limit = self.options.cache_limit_bytes.unwrap_or(usize::MAX);
         if bytes > limit {
@@ -336,7 +337,7 @@ impl GrammarCompiler {
         c.tick += 1;
         let tick = c.tick;
         if let Some(old) = c.map.insert(
-            grammar.clone(),
+            cg.grammar.clone(),
             CacheEntry {
                 value: cg.clone(),
                 bytes,
