@@ -38,3 +38,36 @@ impl Hasher for FxHasher {
 
 /// A hash map with [`FxHasher`].
 pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A list without repeats, built by pushing; a new item is compared only with the items of
+/// equal hash (no clones, no quadratic search).
+pub(crate) struct Dedup<T> {
+    pub items: Vec<T>,
+    at: FxHashMap<u64, Vec<u32>>,
+}
+
+impl<T> Default for Dedup<T> {
+    fn default() -> Self {
+        Dedup {
+            items: Vec::new(),
+            at: FxHashMap::default(),
+        }
+    }
+}
+
+impl<T: std::hash::Hash + Eq> Dedup<T> {
+    /// Adds `x` unless an equal item is there already.
+    pub fn push(&mut self, x: T) {
+        use std::hash::BuildHasher;
+        let h = BuildHasherDefault::<FxHasher>::default().hash_one(&x);
+        let at = self.at.entry(h).or_default();
+        if !at.iter().any(|&i| self.items[i as usize] == x) {
+            at.push(self.items.len() as u32);
+            self.items.push(x);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+}

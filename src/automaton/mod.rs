@@ -244,7 +244,7 @@ impl Nfa {
     }
 }
 
-/// Per-state lists in compressed rows.
+/// Per-state lists in compressed rows (edges of an NFA, reverse edges of a DFA).
 struct Rows<T> {
     off: Vec<u32>,
     items: Vec<T>,
@@ -260,15 +260,16 @@ impl<T: Copy> Rows<T> {
             off[i + 1] += off[i];
         }
         let mut fill = off.clone();
-        let mut items: Vec<Option<T>> = vec![None; edges.len()];
+        // Every slot is written below; the first edge's value only fills them until then.
+        let mut items: Vec<T> = match edges.first() {
+            Some(&(_, x)) => vec![x; edges.len()],
+            None => Vec::new(),
+        };
         for &(from, x) in edges {
-            items[fill[from as usize] as usize] = Some(x);
+            items[fill[from as usize] as usize] = x;
             fill[from as usize] += 1;
         }
-        Rows {
-            off,
-            items: items.into_iter().flatten().collect(),
-        }
+        Rows { off, items }
     }
 
     fn row(&self, s: u32) -> &[T] {
@@ -1226,10 +1227,10 @@ fn trim(a: &mut Automata, trimmed: &[bool]) -> Result<()> {
 /// byte transition into it (once per source), and the (source, callee) of calls returning to
 /// it.
 struct Reverse {
-    off: Vec<u32>,
-    from: Vec<u32>,
-    call_off: Vec<u32>,
-    call_from: Vec<(u32, KRule)>,
+    /// Per state, the states with a byte transition into it.
+    bytes: Rows<u32>,
+    /// Per state, the (state, callee) of the calls that return to it.
+    calls: Rows<(u32, KRule)>,
     has_calls: bool,
 }
 
@@ -1237,63 +1238,35 @@ impl Reverse {
     /// No edges (for a rule that is not trimmed again).
     fn empty() -> Reverse {
         Reverse {
-            off: vec![0],
-            from: Vec::new(),
-            call_off: vec![0],
-            call_from: Vec::new(),
+            bytes: Rows::new(0, &[]),
+            calls: Rows::new(0, &[]),
             has_calls: false,
         }
     }
 
     fn new(d: &RuleDfa) -> Reverse {
         let n = d.num_states();
-        // Distinct targets of each row (consecutive classes mostly share theirs), then a
-        // counting sort by target.
-        let mut edges: Vec<(u32, u32)> = Vec::new();
-        let mut off = vec![0u32; n + 1];
+        // Distinct targets of each row (consecutive classes mostly share theirs).
+        let mut bytes: Vec<(u32, u32)> = Vec::new();
         for s in 0..n {
             let mut last = DEAD;
             for &t in &d.trans[s * d.ncls..(s + 1) * d.ncls] {
                 if t != DEAD && t != last {
-                    edges.push((s as u32, t));
-                    off[t as usize + 1] += 1;
+                    bytes.push((t, s as u32));
                     last = t;
                 }
             }
         }
-        for i in 0..n {
-            off[i + 1] += off[i];
-        }
-        let mut fill = off.clone();
-        let mut from = vec![0u32; edges.len()];
-        for &(s, t) in &edges {
-            from[fill[t as usize] as usize] = s;
-            fill[t as usize] += 1;
-        }
-        let mut call_off = vec![0u32; n + 1];
-        for calls in d.calls.iter() {
-            for &(_, t) in calls {
-                call_off[t as usize + 1] += 1;
-            }
-        }
-        for i in 0..n {
-            call_off[i + 1] += call_off[i];
-        }
-        let mut cfill = call_off.clone();
-        let mut call_from = vec![(0u32, 0 as KRule); call_off[n] as usize];
-        for (s, calls) in d.calls.iter().enumerate() {
-            for &(r, t) in calls {
-                call_from[cfill[t as usize] as usize] = (s as u32, r);
-                cfill[t as usize] += 1;
-            }
-        }
-        let has_calls = !call_from.is_empty();
+        let calls: Vec<(u32, (u32, KRule))> = d
+            .calls
+            .iter()
+            .enumerate()
+            .flat_map(|(s, c)| c.iter().map(move |&(r, t)| (t, (s as u32, r))))
+            .collect();
         Reverse {
-            off,
-            from,
-            call_off,
-            call_from,
-            has_calls,
+            bytes: Rows::new(n, &bytes),
+            has_calls: !calls.is_empty(),
+            calls: Rows::new(n, &calls),
         }
     }
 }
@@ -1307,9 +1280,8 @@ fn coreachable(d: &RuleDfa, rev: &Reverse, productive: &[bool]) -> Vec<bool> {
         co[s as usize] = true;
     }
     while let Some(t) = stack.pop() {
-        let t = t as usize;
-        let bytes = &rev.from[rev.off[t] as usize..rev.off[t + 1] as usize];
-        let calls = &rev.call_from[rev.call_off[t] as usize..rev.call_off[t + 1] as usize];
+        let bytes = rev.bytes.row(t);
+        let calls = rev.calls.row(t);
         let via_calls = calls
             .iter()
             .filter(|&&(_, r)| productive.get(r as usize).copied().unwrap_or(false))

@@ -23,6 +23,7 @@ use super::build::MAX_PARTS;
 use super::ctx::{Ctx, schema_err};
 use super::ir::{ANY, ArrC, Contains, ExtraRule, Id, NEVER, Norm, NumC, ObjC, Witness};
 use super::strings::StrC;
+use crate::fxhash::Dedup;
 
 fn too_many(ptr: &str) -> Error {
     schema_err(
@@ -39,36 +40,6 @@ fn dedup_push<T: PartialEq>(v: &mut Vec<T>, x: T) {
     }
 }
 
-/// A list without repeats built by pushing, repeats found by hash: products of parts
-/// (up to thousands of objects) would otherwise compare each new part with all earlier ones.
-struct Dedup<T> {
-    items: Vec<T>,
-    at: crate::fxhash::FxHashMap<u64, Vec<u32>>,
-}
-
-impl<T: std::hash::Hash + Eq> Dedup<T> {
-    fn new() -> Self {
-        Dedup {
-            items: Vec::new(),
-            at: Default::default(),
-        }
-    }
-
-    fn push(&mut self, x: T) {
-        use std::hash::BuildHasher;
-        let h = std::hash::BuildHasherDefault::<crate::fxhash::FxHasher>::default().hash_one(&x);
-        let at = self.at.entry(h).or_default();
-        if !at.iter().any(|&i| self.items[i as usize] == x) {
-            at.push(self.items.len() as u32);
-            self.items.push(x);
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.items.len()
-    }
-}
-
 impl<'a> Ctx<'a> {
     /// Intersection of two normal forms.
     pub(crate) fn and_norm(&mut self, a: &Norm, b: &Norm, ptr: &str) -> Result<Norm> {
@@ -81,8 +52,12 @@ impl<'a> Ctx<'a> {
             arrs: vec![],
             objs: vec![],
         };
-        let (mut nums, mut strs, mut arrs, mut objs) =
-            (Dedup::new(), Dedup::new(), Dedup::new(), Dedup::new());
+        let (mut nums, mut strs, mut arrs, mut objs) = (
+            Dedup::<NumC>::default(),
+            Dedup::<StrC>::default(),
+            Dedup::<ArrC>::default(),
+            Dedup::<ObjC>::default(),
+        );
         let check = |x: usize, y: usize| -> Result<()> {
             if x * y > MAX_PARTS * 4 {
                 Err(too_many(ptr))
@@ -349,7 +324,7 @@ impl<'a> Ctx<'a> {
         let mut acc = vec![NumC::any()];
         for p in &a.nums {
             let comp = p.complement();
-            let mut next = Dedup::new();
+            let mut next = Dedup::default();
             for x in &acc {
                 for y in &comp {
                     if let Some(z) = x.and(y)? {
@@ -367,7 +342,7 @@ impl<'a> Ctx<'a> {
         let mut acc = vec![StrC::any()];
         for p in &a.strs {
             let comp = p.complement();
-            let mut next = Dedup::new();
+            let mut next = Dedup::default();
             for x in &acc {
                 for y in &comp {
                     if let Some(z) = x.and(y)? {
@@ -385,7 +360,7 @@ impl<'a> Ctx<'a> {
         let mut acc = vec![ArrC::any()];
         for p in &a.arrs {
             let comp = self.not_arr(p, ptr)?;
-            let mut next = Dedup::new();
+            let mut next = Dedup::default();
             for x in &acc {
                 for y in &comp {
                     if let Some(z) = self.and_arr(x, y, ptr)? {
@@ -403,7 +378,7 @@ impl<'a> Ctx<'a> {
         let mut acc = vec![ObjC::any()];
         for p in &a.objs {
             let comp = self.not_obj(p, ptr)?;
-            let mut next = Dedup::new();
+            let mut next = Dedup::default();
             for x in &acc {
                 for y in &comp {
                     for z in self.and_obj(x, y, ptr)? {

@@ -906,28 +906,14 @@ fn push_seq(out: &mut Vec<Expr>, x: Expr) {
 /// An alternation, flattened and without repeated alternatives; a single alternative is
 /// returned as is.
 pub(crate) fn alt(items: Vec<Expr>) -> Expr {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    let hasher = BuildHasherDefault::<crate::fxhash::FxHasher>::default();
-    let mut out: Vec<Expr> = Vec::new();
-    // Hash -> positions in `out` with that hash.
-    let mut seen: crate::fxhash::FxHashMap<u64, Vec<usize>> = Default::default();
-    let mut push = |x: Expr, out: &mut Vec<Expr>| {
-        let at = seen.entry(hasher.hash_one(&x)).or_default();
-        if !at.iter().any(|&i| out[i] == x) {
-            at.push(out.len());
-            out.push(x);
-        }
-    };
+    let mut out = crate::fxhash::Dedup::default();
     for it in items {
         match it {
-            Expr::Alt(v) => {
-                for x in v {
-                    push(x, &mut out);
-                }
-            }
-            x => push(x, &mut out),
+            Expr::Alt(v) => v.into_iter().for_each(|x| out.push(x)),
+            x => out.push(x),
         }
     }
+    let mut out = out.items;
     if out.len() == 1 {
         out.pop().unwrap()
     } else {
