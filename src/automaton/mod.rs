@@ -458,7 +458,12 @@ impl<'g> Builder<'g> {
             let rid = kept[i];
             let rule = g.rule(rid);
             self.current = rid;
-            match closed_dfa(&rule.body) {
+            let stored = if self.closed[rid.index()] {
+                closed_dfa(&rule.body)
+            } else {
+                None
+            };
+            match stored {
                 Some(mut dfa) => {
                     dfa.name.clone_from(&rule.name);
                     remembered.push(Some(dfa));
@@ -539,7 +544,7 @@ impl<'g> Builder<'g> {
         trim(&mut a, &trimmed)?;
         for (r, &from_store) in trimmed.iter().enumerate() {
             let rule = g.rule(kept[r]);
-            if !from_store && rule.lookahead.is_none() {
+            if !from_store && rule.lookahead.is_none() && self.closed[kept[r].index()] {
                 remember_closed_dfa(&rule.body, &a.rules[r]);
             }
         }
@@ -912,22 +917,15 @@ fn has_ref(e: &Expr) -> bool {
     }
 }
 
-/// The remembered automaton of `body`, if any.
+/// The remembered automaton of `body` (a body that references no rule), if any.
 fn closed_dfa(body: &Expr) -> Option<RuleDfa> {
-    let cache = CLOSED_DFAS.get()?;
-    if has_ref(body) {
-        return None;
-    }
-    cache.lock().get(body).cloned()
+    CLOSED_DFAS.get()?.lock().get(body).cloned()
 }
 
-/// Remembers the automaton `built` of `body` when `body` references no rule and the
-/// automaton is large; the store stops growing at [`CLOSED_MAX_STATES`].
+/// Remembers the trimmed automaton `dfa` of `body` (a body that references no rule) when
+/// it is large; the store stops growing at [`CLOSED_MAX_STATES`].
 fn remember_closed_dfa(body: &Expr, dfa: &RuleDfa) {
-    if dfa.num_states() < CLOSED_MIN_STATES
-        || dfa.calls.iter().any(|c| !c.is_empty())
-        || has_ref(body)
-    {
+    if dfa.num_states() < CLOSED_MIN_STATES {
         return;
     }
     let mut m = CLOSED_DFAS

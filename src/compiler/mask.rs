@@ -241,9 +241,9 @@ pub(crate) fn classify(
         uncertain: extra_unc,
         ..
     } = w;
-    let mut extra_sorted = extra.clone();
-    merge_ranges(&mut extra_sorted);
-    let accepted = union_sorted(&base.accepted, &extra_sorted);
+    let mut extra = extra;
+    merge_ranges(&mut extra);
+    let accepted = union_sorted(&base.accepted, &extra);
     let mut uncertain = base.uncertain.clone();
     uncertain.extend_from_slice(&extra_unc);
     merge_ranges(&mut uncertain);

@@ -18,7 +18,9 @@
 
 use std::collections::HashMap;
 
-use crate::convert::json_schema::grammar_from_json_value;
+use serde_json::Value;
+
+use crate::convert::json_schema::{JsonSchemaOptions, grammar_from_json_value};
 use crate::convert::regex::{RegexOptions, regex_to_expr};
 use crate::error::{Error, Result};
 use crate::grammar::{Expr, Grammar, Rule, RuleId};
@@ -59,9 +61,12 @@ struct Builder {
 /// `triggered_tags` with hundreds of tools), each on its own, so errors are the same as
 /// when converted in turn.
 fn convert_schemas(f: &Format) -> HashMap<usize, Result<Grammar>> {
-    fn collect<'a>(f: &'a Format, out: &mut Vec<&'a Format>) {
+    type Found<'a> = Vec<(usize, &'a Value, &'a JsonSchemaOptions)>;
+    fn collect<'a>(f: &'a Format, out: &mut Found<'a>) {
         match f {
-            Format::JsonSchema { .. } => out.push(f),
+            Format::JsonSchema { schema, opts } => {
+                out.push((f as *const Format as usize, schema, opts))
+            }
             Format::Sequence(v) | Format::Or(v) => v.iter().for_each(|x| collect(x, out)),
             Format::Repeat { content, .. } => collect(content, out),
             Format::Tag(t) => collect(&t.content, out),
@@ -76,15 +81,10 @@ fn convert_schemas(f: &Format) -> HashMap<usize, Result<Grammar>> {
     if found.len() < PARALLEL_SCHEMAS {
         return HashMap::new();
     }
-    let converted = crate::parallel::map(found.len(), SCHEMA_THREADS, |i| match found[i] {
-        Format::JsonSchema { schema, opts } => grammar_from_json_value(schema, opts),
-        _ => unreachable!("only JSON Schema formats are collected"),
+    let converted = crate::parallel::map(found.len(), SCHEMA_THREADS, |i| {
+        grammar_from_json_value(found[i].1, found[i].2)
     });
-    found
-        .iter()
-        .map(|f| *f as *const Format as usize)
-        .zip(converted)
-        .collect()
+    found.iter().map(|x| x.0).zip(converted).collect()
 }
 
 impl Builder {
