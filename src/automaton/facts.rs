@@ -24,6 +24,8 @@ pub(crate) struct Facts {
     run_class: Vec<[AtomicU64; 2]>,
     /// [`Self::counts_only`] known so far.
     counts: Vec<AtomicU16>,
+    /// [`Self::ascii_longest`] known so far.
+    longest: Vec<AtomicU16>,
 }
 
 fn slots(n: usize) -> Vec<AtomicU16> {
@@ -41,6 +43,7 @@ impl Facts {
             inside: slots(n * INSIDE.len()),
             run_depth: slots(n),
             counts: slots(n),
+            longest: slots(n),
             run_class: (0..n)
                 .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
                 .collect(),
@@ -53,7 +56,8 @@ impl Facts {
             + self.excl.len()
             + self.inside.len()
             + self.run_depth.len()
-            + self.counts.len())
+            + self.counts.len()
+            + self.longest.len())
             * 2
             + self.run_class.len() * 16
     }
@@ -117,6 +121,11 @@ impl Facts {
                 }
             }
         }
+        // Quick refusal: a run of more safe characters than the count is taken.
+        if self.ascii_longest(d, s) > depth {
+            self.counts[s as usize].store(1, Ordering::Relaxed);
+            return false;
+        }
         match text::counts_only(d, &self.tc, s, depth) {
             Some(levels) => {
                 // The states along the count count only too, each with what is left.
@@ -133,6 +142,25 @@ impl Facts {
                 false
             }
         }
+    }
+
+    /// [`text::ascii_longest`] of `s`.
+    pub fn ascii_longest(&self, d: &RuleDfa, s: u32) -> u8 {
+        let known = |t: u32| match self.longest[t as usize].load(Ordering::Relaxed) {
+            0 => None,
+            v => Some((v - 1) as u8),
+        };
+        if let Some(v) = known(s) {
+            return v;
+        }
+        let mut out = 0;
+        for (st, v) in text::ascii_longest(d, &self.tc, s, known) {
+            self.longest[st as usize].store(v as u16 + 1, Ordering::Relaxed);
+            if st == s {
+                out = v;
+            }
+        }
+        out
     }
 
     /// [`text::inside_depth`] of `s` in phase `INSIDE[k]`.

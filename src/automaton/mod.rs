@@ -1479,6 +1479,23 @@ mod tests {
     }
 
     #[test]
+    fn longest_ascii_runs_bound_counted_text() {
+        // A bounded run: the longest run of safe ASCII characters counts down with it.
+        let g = Grammar::from_ebnf(r#"root ::= [^\x00-\x1f"\\]{0,3} "\n""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let (d, f) = (&a.rules[0], a.facts(0));
+        assert_eq!(f.ascii_longest(d, d.start), 3);
+        assert_eq!(f.ascii_longest(d, d.next(d.start, b'x')), 2);
+        assert!(f.counts_only(d, d.start, 3));
+        // A loop: no bound, for the states before it too.
+        let g = Grammar::from_ebnf(r#"root ::= [a-z]? [0-9] [a-z]* "\n""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let (d, f) = (&a.rules[0], a.facts(0));
+        assert_eq!(f.ascii_longest(d, d.start), 255);
+        assert_eq!(f.ascii_longest(d, d.next(d.start, b'7')), 255);
+    }
+
+    #[test]
     fn runs_follow_one_byte_class() {
         // A counted run counts down; the class is the bytes that lead on.
         let g = Grammar::from_ebnf(r#"root ::= [0-9]{3} "-" [a-z]+ "!""#, "root").unwrap();

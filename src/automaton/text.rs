@@ -327,6 +327,59 @@ pub(crate) fn safe_closure(
         .collect()
 }
 
+/// The longest run of safe ASCII characters that `s` takes, through any states, for `s`
+/// and every state it reaches on the way (255: at least 255, or a cycle). A lower bound on
+/// the longest safe text `s` takes. `known` gives states already settled.
+pub(crate) fn ascii_longest(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    known: impl Fn(u32) -> Option<u8>,
+) -> Vec<(u32, u8)> {
+    // Distinct successors on safe ASCII characters.
+    let edges = |st: u32| {
+        let row = &d.trans[st as usize * d.ncls..(st as usize + 1) * d.ncls];
+        let mut v: Vec<u32> = tc
+            .ascii
+            .iter()
+            .map(|&c| row[c])
+            .filter(|&t| t != DEAD)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    // Iterative depth-first search; a state met again while on the stack closes a cycle.
+    // Per stack entry: the state, its successors, the next one to visit, the best so far.
+    let mut value: crate::fxhash::FxHashMap<u32, u8> = Default::default();
+    let mut on_stack: crate::fxhash::FxHashSet<u32> = Default::default();
+    let mut stack: Vec<(u32, Vec<u32>, usize, u8)> = vec![(s, edges(s), 0, 0)];
+    on_stack.insert(s);
+    while let Some(top) = stack.last_mut() {
+        if let Some(&t) = top.1.get(top.2) {
+            top.2 += 1;
+            let v = if let Some(v) = known(t).or_else(|| value.get(&t).copied()) {
+                v
+            } else if on_stack.contains(&t) {
+                255
+            } else {
+                on_stack.insert(t);
+                stack.push((t, edges(t), 0, 0));
+                continue;
+            };
+            top.3 = top.3.max(v.saturating_add(1));
+        } else {
+            let (st, _, _, v) = stack.pop().expect("non-empty");
+            on_stack.remove(&st);
+            value.insert(st, v);
+            if let Some(p) = stack.last_mut() {
+                p.3 = p.3.max(v.saturating_add(1));
+            }
+        }
+    }
+    value.into_iter().collect()
+}
+
 /// [`super::facts::Facts::counts_only`]: the states after each whole safe character, level by
 /// level, are plain (and so are the states inside a character), and after `depth` levels
 /// every safe character's first byte is dead. On success, the levels `0..depth` (level 0
