@@ -138,6 +138,12 @@ name ::= [A-Z] [a-z]*"#,
     // leave their loop on a few ASCII characters.
     ("re:trigger", r"([^<\n]|<[^t\n])*<tool>[a-z]{1,8}</tool>"),
     ("re:contains", r"[^\n]*date-time[^\n]{0,10}"),
+    (
+        "schema:unanchored",
+        r#"{"type": "object", "properties": {"d": {"type": "string", "pattern": "date-time"},
+            "u": {"type": "string", "pattern": "[0-9a-f]{4}-[0-9a-f]{2}"}},
+            "required": ["d", "u"]}"#,
+    ),
 ];
 
 fn grammar(name: &str, src: &str) -> Grammar {

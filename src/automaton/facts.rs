@@ -14,6 +14,8 @@ use super::text::{self, INSIDE, TextClasses};
 #[derive(Debug)]
 pub(crate) struct Facts {
     tc: TextClasses,
+    /// Per state (empty when none): it calls a rule that surely takes any safe text.
+    sinks: Vec<bool>,
     rc: RunClasses,
     safe: Vec<AtomicU16>,
     /// Safe depth leaving out the ASCII characters outside the state's run.
@@ -33,10 +35,13 @@ fn slots(n: usize) -> Vec<AtomicU16> {
 }
 
 impl Facts {
-    pub fn new(d: &RuleDfa) -> Facts {
+    /// The facts of `d`, whose states `sinks` call a rule that surely takes any safe text
+    /// (empty when none do).
+    pub fn new(d: &RuleDfa, sinks: Vec<bool>) -> Facts {
         let n = d.num_states();
         Facts {
             tc: TextClasses::new(d),
+            sinks,
             rc: RunClasses::new(d),
             safe: slots(n),
             excl: slots(n),
@@ -75,7 +80,7 @@ impl Facts {
             return v;
         }
         let mut out = 0;
-        for (st, v) in text::safe_closure(d, &self.tc, s, 0, |t| self.known_safe(t)) {
+        for (st, v) in text::safe_closure(d, &self.tc, s, 0, &self.sinks, |t| self.known_safe(t)) {
             self.safe[st as usize].store(v as u16 + 1, Ordering::Relaxed);
             if st == s {
                 out = v;
@@ -95,7 +100,7 @@ impl Facts {
         let slot = &self.excl[s as usize];
         match slot.load(Ordering::Relaxed) {
             0 => {
-                let v = text::safe_closure(d, &self.tc, s, e, |_| None)
+                let v = text::safe_closure(d, &self.tc, s, e, &self.sinks, |_| None)
                     .into_iter()
                     .find(|&(st, _)| st == s)
                     .map_or(0, |(_, v)| v);

@@ -172,7 +172,31 @@ impl Automata {
 
     /// The [`facts::Facts`] of rule `r`.
     pub fn facts(&self, r: KRule) -> &facts::Facts {
-        self.facts[r as usize].get_or_init(|| facts::Facts::new(&self.rules[r as usize]))
+        self.facts[r as usize].get_or_init(|| {
+            let d = &self.rules[r as usize];
+            // States calling a rule without calls of its own that surely takes any safe
+            // text (an outlined string tail): safe text goes on in that rule's thread.
+            let mut sink_rules: Vec<(KRule, bool)> = Vec::new();
+            let mut sinks = Vec::new();
+            for (s, calls) in d.calls.iter().enumerate() {
+                for &(c, _) in calls {
+                    let known = sink_rules.iter().find(|x| x.0 == c).map(|x| x.1);
+                    let yes = known.unwrap_or_else(|| {
+                        let dc = &self.rules[c as usize];
+                        let yes = c != r
+                            && dc.calls.iter().all(Vec::is_empty)
+                            && self.facts(c).safe(dc, dc.start) == 255;
+                        sink_rules.push((c, yes));
+                        yes
+                    });
+                    if yes {
+                        sinks.resize(d.num_states(), false);
+                        sinks[s] = true;
+                    }
+                }
+            }
+            facts::Facts::new(d, sinks)
+        })
     }
 
     /// Safe text depth of one state ([`text::safe_closure`]).

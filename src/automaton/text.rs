@@ -244,14 +244,17 @@ fn succ(
 /// Safe depths of `s` and of the quiet states its safe characters lead to (a closed set):
 /// how many safe characters a state surely takes, whatever they are (the last one possibly
 /// cut short), passing only through quiet states (no call, no lookahead to check; [`RuleDfa::quiet`]) before the last byte;
-/// 255 means "at least 255"; 0 for states that are not quiet. `known` gives states already
-/// settled, which are not entered again. With `excl`, the ASCII characters in it are left
-/// out of "safe" throughout.
+/// 255 means "at least 255"; 0 for states that are not quiet. A character that ends on a
+/// `sinks` state counts as 255: that state calls a rule that surely takes any safe text,
+/// whose thread alone takes the rest. `known` gives states already settled, which are not
+/// entered again. With `excl`, the ASCII characters in it are left out of "safe"
+/// throughout.
 pub(crate) fn safe_closure(
     d: &RuleDfa,
     tc: &TextClasses,
     s: u32,
     excl: ByteClass,
+    sinks: &[bool],
     known: impl Fn(u32) -> Option<u8>,
 ) -> Vec<(u32, u8)> {
     // The closure, with each member's successors.
@@ -293,7 +296,9 @@ pub(crate) fn safe_closure(
         };
         let mut v = 255u16;
         for &t in ends {
-            let x = if !d.quiet(t) {
+            let x = if sinks.get(t as usize).copied().unwrap_or(false) {
+                255
+            } else if !d.quiet(t) {
                 1
             } else if let Some(&j) = index.get(&t) {
                 (1 + f[j]).min(255)
