@@ -144,6 +144,12 @@ name ::= [A-Z] [a-z]*"#,
             "u": {"type": "string", "pattern": "[0-9a-f]{4}-[0-9a-f]{2}"}},
             "required": ["d", "u"]}"#,
     ),
+    (
+        "schema:item_list",
+        r#"{"type": "array", "minItems": 2, "items": {"type": "object",
+            "properties": {"name": {"type": "string", "pattern": "^[\\w\\-\\.]+$"},
+            "n": {"type": "integer"}}, "required": ["name"]}}"#,
+    ),
 ];
 
 fn grammar(name: &str, src: &str) -> Grammar {

@@ -14,6 +14,7 @@
 //! Lookahead assertions `(= ...)` must be regular; they become call-free DFAs of their own.
 
 pub(crate) mod facts;
+mod minimize;
 mod outline;
 pub(crate) mod runs;
 pub(crate) mod text;
@@ -566,6 +567,12 @@ impl<'g> Builder<'g> {
             lookaheads: la_dfas,
         };
         trim(&mut a, &trimmed)?;
+        // Automata from the store were minimized before they were stored.
+        for (d, &from_store) in a.rules.iter_mut().zip(&trimmed) {
+            if !from_store {
+                minimize::minimize(d);
+            }
+        }
         for (r, &from_store) in trimmed.iter().enumerate() {
             let rule = g.rule(kept[r]);
             if !from_store && rule.lookahead.is_none() && self.closed[kept[r].index()] {
@@ -1500,6 +1507,37 @@ mod tests {
         assert_eq!(a.rules.len(), 2);
         assert_eq!(a.safe_depth(1, a.rules[1].start), 255);
         assert_eq!(a.safe_depth(0, a.rules[0].start), 0);
+    }
+
+    #[test]
+    fn copies_of_an_inlined_rule_with_the_same_future_merge() {
+        // Both inlined copies of `x` are followed by `("," x)* "]"`: one copy is left.
+        // Minimal: start, after "[", after "{" and after each of 1..=20 letters, after
+        // "}", and the end.
+        let g = Grammar::from_ebnf(
+            r#"root ::= "[" x ("," x)* "]"
+x ::= "{" [a-z]{1,20} "}""#,
+            "root",
+        )
+        .unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        assert_eq!(d.num_states(), 25);
+        let run = |s: &str| {
+            let mut st = d.start;
+            for &b in s.as_bytes() {
+                st = d.next(st, b);
+                if st == DEAD {
+                    return false;
+                }
+            }
+            d.accept[st as usize]
+        };
+        assert!(run("[{a}]"));
+        assert!(run("[{ab},{c},{abcdefghijklmnopqrst}]"));
+        assert!(!run("[{abcdefghijklmnopqrstu}]"));
+        assert!(!run("[{a},]"));
+        assert!(!run("[]"));
     }
 
     #[test]

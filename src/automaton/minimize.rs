@@ -1,0 +1,243 @@
+//! Minimal automata: states with the same future are merged into one.
+//!
+//! Inlining copies a rule's automaton into every place that references it. Where those
+//! copies are followed by the same thing (the two items of `"[" item ("," item)* "]"`),
+//! the subset construction still keeps them apart, and every copy's states have their
+//! token classes computed on first use. Merging equivalent states (partition refinement
+//! after Hopcroft, on partial automata) leaves one copy.
+//!
+//! Two states are equivalent when both accept or neither does, and for every byte class
+//! and every called rule their successors (for a call: the state its return leads to) are
+//! equivalent or both missing. Derived per-state flags are computed afterwards from the
+//! merged automaton.
+
+use super::{DEAD, KRule, RuleDfa};
+
+/// Merges the equivalent states of `d` (and drops the unreachable ones); the start state
+/// becomes state 0. `d`'s derived per-state flags must not be computed yet.
+pub(crate) fn minimize(d: &mut RuleDfa) {
+    let n = d.num_states();
+    let ncls = d.ncls;
+    // Symbols: byte classes, then one per called rule.
+    let mut callees: Vec<KRule> = d.calls.iter().flatten().map(|&(c, _)| c).collect();
+    callees.sort_unstable();
+    callees.dedup();
+    // Reachable states, numbered in breadth-first order from the start, with their edges
+    // (symbol, target state) in one pass over the rows.
+    let mut order: Vec<u32> = vec![d.start];
+    let mut index = vec![u32::MAX; n];
+    index[d.start as usize] = 0;
+    let mut fwd: Vec<(u32, u32)> = Vec::new();
+    let mut fwd_end: Vec<u32> = Vec::new();
+    let mut k = 0;
+    while k < order.len() {
+        let s = order[k] as usize;
+        k += 1;
+        let mut visit = |a: usize, t: u32| {
+            if index[t as usize] == u32::MAX {
+                index[t as usize] = order.len() as u32;
+                order.push(t);
+            }
+            fwd.push((a as u32, t));
+        };
+        for (a, &t) in d.trans[s * ncls..(s + 1) * ncls].iter().enumerate() {
+            if t != DEAD {
+                visit(a, t);
+            }
+        }
+        for &(c, t) in &d.calls[s] {
+            let a = ncls + callees.binary_search(&c).expect("callee listed");
+            visit(a, t);
+        }
+        fwd_end.push(fwd.len() as u32);
+    }
+    let m = order.len();
+    // Edges reversed: per target, (source, symbol), in compressed rows.
+    let mut count = vec![0u32; m + 1];
+    for &(_, t) in &fwd {
+        count[index[t as usize] as usize + 1] += 1;
+    }
+    for i in 0..m {
+        count[i + 1] += count[i];
+    }
+    let mut fill = count.clone();
+    let mut rev: Vec<(u32, u32)> = vec![(0, 0); fwd.len()];
+    let mut from = 0;
+    for (s, &end) in fwd_end.iter().enumerate() {
+        for &(a, t) in &fwd[from..end as usize] {
+            let t = index[t as usize] as usize;
+            rev[fill[t] as usize] = (s as u32, a);
+            fill[t] += 1;
+        }
+        from = end as usize;
+    }
+    let mut p = Partition::new(m, |s| d.accept[order[s] as usize]);
+    let mut work: Vec<u32> = (0..p.blocks.len() as u32).collect();
+    let mut queued = vec![true; p.blocks.len()];
+    let nsym = ncls + callees.len();
+    // Predecessors of the current splitter, bucketed by symbol.
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); nsym];
+    let mut used: Vec<u32> = Vec::new();
+    let mut touched: Vec<u32> = Vec::new();
+    let mut splitter: Vec<u32> = Vec::new();
+    while let Some(b) = work.pop() {
+        queued[b as usize] = false;
+        let (lo, hi) = p.blocks[b as usize];
+        splitter.clear();
+        splitter.extend_from_slice(&p.elems[lo as usize..hi as usize]);
+        for &t in &splitter {
+            let t = t as usize;
+            for &(s, a) in &rev[count[t] as usize..count[t + 1] as usize] {
+                let bucket = &mut buckets[a as usize];
+                if bucket.is_empty() {
+                    used.push(a);
+                }
+                bucket.push(s);
+            }
+        }
+        for &a in &used {
+            let mut bucket = std::mem::take(&mut buckets[a as usize]);
+            touched.clear();
+            for &s in &bucket {
+                let y = p.block_of[s as usize];
+                if p.marked[y as usize] == 0 {
+                    touched.push(y);
+                }
+                p.mark(s);
+            }
+            for &y in &touched {
+                if let Some(new) = p.split(y) {
+                    queued.push(false);
+                    // A block waiting to split others splits by both halves; otherwise the
+                    // smaller half does (the larger one's split follows from it).
+                    let next = if queued[y as usize] || p.size(new) <= p.size(y) {
+                        new
+                    } else {
+                        y
+                    };
+                    work.push(next);
+                    queued[next as usize] = true;
+                }
+            }
+            bucket.clear();
+            buckets[a as usize] = bucket;
+        }
+        used.clear();
+    }
+    if p.blocks.len() == n && d.start == 0 {
+        return;
+    }
+    // Blocks renumbered in the order their first state was reached.
+    let mut new_id = vec![u32::MAX; p.blocks.len()];
+    let mut reps: Vec<u32> = Vec::new();
+    for (&b, &s) in p.block_of.iter().zip(&order) {
+        let b = b as usize;
+        if new_id[b] == u32::MAX {
+            new_id[b] = reps.len() as u32;
+            reps.push(s);
+        }
+    }
+    let map = |t: u32| {
+        if t == DEAD {
+            DEAD
+        } else {
+            new_id[p.block_of[index[t as usize] as usize] as usize]
+        }
+    };
+    let mut trans = Vec::with_capacity(reps.len() * ncls);
+    let mut accept = Vec::with_capacity(reps.len());
+    let mut calls = Vec::with_capacity(reps.len());
+    for &r in &reps {
+        let r = r as usize;
+        trans.extend(d.trans[r * ncls..(r + 1) * ncls].iter().map(|&t| map(t)));
+        accept.push(d.accept[r]);
+        calls.push(d.calls[r].iter().map(|&(c, t)| (c, map(t))).collect());
+    }
+    d.trans = trans;
+    d.accept = accept;
+    d.calls = calls;
+    d.start = 0;
+}
+
+/// A partition of `0..n` into blocks, each a contiguous range of `elems`; the marked
+/// elements of a block are at its front.
+struct Partition {
+    elems: Vec<u32>,
+    /// Position of each element in `elems`.
+    loc: Vec<u32>,
+    block_of: Vec<u32>,
+    /// Per block: its range of `elems`.
+    blocks: Vec<(u32, u32)>,
+    /// Per block: how many of its elements are marked.
+    marked: Vec<u32>,
+}
+
+impl Partition {
+    /// Two blocks at most: the elements where `key` holds, and the others.
+    fn new(n: usize, key: impl Fn(usize) -> bool) -> Partition {
+        let mut elems: Vec<u32> = (0..n as u32).filter(|&s| key(s as usize)).collect();
+        let yes = elems.len();
+        elems.extend((0..n as u32).filter(|&s| !key(s as usize)));
+        let mut blocks = Vec::new();
+        if yes > 0 {
+            blocks.push((0, yes as u32));
+        }
+        if yes < n {
+            blocks.push((yes as u32, n as u32));
+        }
+        let mut loc = vec![0u32; n];
+        let mut block_of = vec![0u32; n];
+        for (i, &e) in elems.iter().enumerate() {
+            loc[e as usize] = i as u32;
+            block_of[e as usize] = if i < yes || yes == 0 { 0 } else { 1 };
+        }
+        let marked = vec![0; blocks.len()];
+        Partition {
+            elems,
+            loc,
+            block_of,
+            blocks,
+            marked,
+        }
+    }
+
+    fn size(&self, b: u32) -> u32 {
+        let (lo, hi) = self.blocks[b as usize];
+        hi - lo
+    }
+
+    /// Marks `e` (moves it to the marked front of its block); marking twice is harmless.
+    fn mark(&mut self, e: u32) {
+        let b = self.block_of[e as usize] as usize;
+        let (lo, _) = self.blocks[b];
+        let front = lo + self.marked[b];
+        let at = self.loc[e as usize];
+        if at < front {
+            return;
+        }
+        let other = self.elems[front as usize];
+        self.elems.swap(front as usize, at as usize);
+        self.loc[other as usize] = at;
+        self.loc[e as usize] = front;
+        self.marked[b] += 1;
+    }
+
+    /// Splits the marked elements of block `b` off into a new block, unless all or none
+    /// are marked; clears the marks. Returns the new block.
+    fn split(&mut self, b: u32) -> Option<u32> {
+        let bi = b as usize;
+        let (lo, hi) = self.blocks[bi];
+        let k = std::mem::take(&mut self.marked[bi]);
+        if k == 0 || k == hi - lo {
+            return None;
+        }
+        let new = self.blocks.len() as u32;
+        self.blocks.push((lo, lo + k));
+        self.marked.push(0);
+        self.blocks[bi] = (lo + k, hi);
+        for &e in &self.elems[lo as usize..(lo + k) as usize] {
+            self.block_of[e as usize] = new;
+        }
+        Some(new)
+    }
+}
