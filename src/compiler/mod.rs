@@ -302,6 +302,22 @@ impl GrammarCompiler {
 
     /// Compiles a grammar (or returns the cached result for an equal grammar).
     pub fn compile_grammar(&self, grammar: &Grammar) -> Result<Arc<CompiledGrammar>> {
+        self.compile_with(grammar, || Arc::new(grammar.clone()))
+    }
+
+    /// [`Self::compile_grammar`] for a grammar this compiler may keep without a copy.
+    fn compile_owned(&self, grammar: Grammar) -> Result<Arc<CompiledGrammar>> {
+        let grammar = Arc::new(grammar);
+        let key = grammar.clone();
+        self.compile_with(&key, || grammar)
+    }
+
+    /// Looks `grammar` up in the cache, or compiles it, keeping the copy `keep` makes.
+    fn compile_with(
+        &self,
+        grammar: &Grammar,
+        keep: impl FnOnce() -> Arc<Grammar>,
+    ) -> Result<Arc<CompiledGrammar>> {
         if self.options.cache_enabled {
             let mut c = self.cache.lock();
             c.tick += 1;
@@ -312,7 +328,7 @@ impl GrammarCompiler {
             }
         }
         let cg = Arc::new(CompiledGrammar::new(
-            Arc::new(grammar.clone()),
+            keep(),
             self.tokenizer.clone(),
             self.vocab.clone(),
             self.shared.clone(),
@@ -364,12 +380,12 @@ impl GrammarCompiler {
 
     /// Parses and compiles EBNF text.
     pub fn compile_ebnf(&self, src: &str, root_rule: &str) -> Result<Arc<CompiledGrammar>> {
-        self.compile_grammar(&Grammar::from_ebnf(src, root_rule)?)
+        self.compile_owned(Grammar::from_ebnf(src, root_rule)?)
     }
 
     /// Compiles a regular expression (whole match).
     pub fn compile_regex(&self, pattern: &str) -> Result<Arc<CompiledGrammar>> {
-        self.compile_grammar(&Grammar::from_regex(pattern)?)
+        self.compile_owned(Grammar::from_regex(pattern)?)
     }
 
     /// Converts and compiles a JSON Schema.
@@ -378,13 +394,13 @@ impl GrammarCompiler {
         schema: &str,
         opts: &crate::convert::json_schema::JsonSchemaOptions,
     ) -> Result<Arc<CompiledGrammar>> {
-        self.compile_grammar(&Grammar::from_json_schema(schema, opts)?)
+        self.compile_owned(Grammar::from_json_schema(schema, opts)?)
     }
 
     /// Converts and compiles a structural tag (XGrammar's JSON format; see
     /// [`crate::convert::structural_tag`]).
     pub fn compile_structural_tag(&self, json: &str) -> Result<Arc<CompiledGrammar>> {
-        self.compile_grammar(&Grammar::from_structural_tag(json)?)
+        self.compile_owned(Grammar::from_structural_tag(json)?)
     }
 
     /// Compiles the legacy structural-tag form: free text in which each trigger starts one of
@@ -394,14 +410,14 @@ impl GrammarCompiler {
         items: &[crate::convert::structural_tag::StructuralTagItem],
         triggers: &[String],
     ) -> Result<Arc<CompiledGrammar>> {
-        self.compile_grammar(
-            &crate::convert::structural_tag::grammar_from_structural_tag_items(items, triggers)?,
+        self.compile_owned(
+            crate::convert::structural_tag::grammar_from_structural_tag_items(items, triggers)?,
         )
     }
 
     /// Compiles the builtin JSON grammar.
     pub fn compile_builtin_json(&self) -> Result<Arc<CompiledGrammar>> {
-        self.compile_grammar(&Grammar::builtin_json())
+        self.compile_owned(Grammar::builtin_json())
     }
 
     /// Bytes held by cached compiled grammars (as measured when each was inserted).
