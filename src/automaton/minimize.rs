@@ -11,15 +11,16 @@
 //! equivalent or both missing. Derived per-state flags are computed afterwards from the
 //! merged automaton.
 
-use super::{DEAD, KRule, RuleDfa};
+use super::{DEAD, RuleDfa};
 
-/// Merges the equivalent states of `d` (and drops the unreachable ones); the start state
-/// becomes state 0. `d`'s derived per-state flags must not be computed yet.
-pub(crate) fn minimize(d: &mut RuleDfa) {
+/// Merges the equivalent states of `d`, whose call edges per state are `calls` (by callee,
+/// each callee once), and drops the unreachable ones; the start state becomes state 0.
+/// `d`'s derived per-state flags must not be computed yet.
+pub(crate) fn minimize<C: Ord + Copy>(d: &mut RuleDfa, calls: &mut Vec<Vec<(C, u32)>>) {
     let n = d.num_states();
     let ncls = d.ncls;
     // Symbols: byte classes, then one per called rule.
-    let mut callees: Vec<KRule> = d.calls.iter().flatten().map(|&(c, _)| c).collect();
+    let mut callees: Vec<C> = calls.iter().flatten().map(|&(c, _)| c).collect();
     callees.sort_unstable();
     callees.dedup();
     // Reachable states, numbered in breadth-first order from the start, with their edges
@@ -45,7 +46,7 @@ pub(crate) fn minimize(d: &mut RuleDfa) {
                 visit(a, t);
             }
         }
-        for &(c, t) in &d.calls[s] {
+        for &(c, t) in &calls[s] {
             let a = ncls + callees.binary_search(&c).expect("callee listed");
             visit(a, t);
         }
@@ -146,16 +147,17 @@ pub(crate) fn minimize(d: &mut RuleDfa) {
     };
     let mut trans = Vec::with_capacity(reps.len() * ncls);
     let mut accept = Vec::with_capacity(reps.len());
-    let mut calls = Vec::with_capacity(reps.len());
+    let mut new_calls = Vec::with_capacity(reps.len());
     for &r in &reps {
         let r = r as usize;
         trans.extend(d.trans[r * ncls..(r + 1) * ncls].iter().map(|&t| map(t)));
         accept.push(d.accept[r]);
-        calls.push(d.calls[r].iter().map(|&(c, t)| (c, map(t))).collect());
+        new_calls.push(calls[r].iter().map(|&(c, t)| (c, map(t))).collect());
     }
     d.trans = trans;
     d.accept = accept;
-    d.calls = calls;
+    d.calls = vec![Vec::new(); reps.len()];
+    *calls = new_calls;
     d.start = 0;
 }
 

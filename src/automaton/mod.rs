@@ -531,7 +531,9 @@ impl<'g> Builder<'g> {
         };
         let built = crate::parallel::map(nfas.len(), threads, |k| {
             let (r, nfa, start, end) = &nfas[k];
-            determinize(nfa, *start, *end, &g.rule(kept[*r]).name)
+            let (mut dfa, mut calls) = determinize(nfa, *start, *end, &g.rule(kept[*r]).name)?;
+            minimize::minimize(&mut dfa, &mut calls);
+            Ok((dfa, calls))
         });
         // Automata from the store were trimmed before they were stored.
         let trimmed: Vec<bool> = remembered.iter().map(Option::is_some).collect();
@@ -567,12 +569,6 @@ impl<'g> Builder<'g> {
             lookaheads: la_dfas,
         };
         trim(&mut a, &trimmed)?;
-        // Automata from the store were minimized before they were stored.
-        for (d, &from_store) in a.rules.iter_mut().zip(&trimmed) {
-            if !from_store {
-                minimize::minimize(d);
-            }
-        }
         for (r, &from_store) in trimmed.iter().enumerate() {
             let rule = g.rule(kept[r]);
             if !from_store && rule.lookahead.is_none() && self.closed[kept[r].index()] {
