@@ -243,3 +243,133 @@ impl Partition {
         Some(new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automaton::ByteSet;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+
+    type Calls = Vec<Vec<(u32, u32)>>;
+
+    fn dfa(n: usize, ncls: usize, trans: Vec<u32>, accept: Vec<bool>) -> RuleDfa {
+        let mut classes = [0u8; 256];
+        for (b, c) in classes.iter_mut().enumerate() {
+            *c = (b % ncls) as u8;
+        }
+        RuleDfa {
+            name: "r".into(),
+            classes,
+            ncls,
+            trans,
+            accept,
+            calls: vec![Vec::new(); n],
+            start: 0,
+            lookahead: None,
+            scans: Vec::new(),
+            plain: Vec::new(),
+            call_first: Vec::new(),
+            can_end: Vec::new(),
+            follow: ByteSet::default(),
+        }
+    }
+
+    /// A random automaton with sparse transitions and a few calls to rules 0..3.
+    fn random(rng: &mut SmallRng, n: usize, ncls: usize) -> (RuleDfa, Calls) {
+        let trans = (0..n * ncls)
+            .map(|_| {
+                if rng.gen_bool(0.4) {
+                    rng.gen_range(0..n as u32)
+                } else {
+                    DEAD
+                }
+            })
+            .collect();
+        let accept = (0..n).map(|_| rng.gen_bool(0.3)).collect();
+        let calls = (0..n)
+            .map(|_| {
+                let mut v: Vec<(u32, u32)> = Vec::new();
+                for c in 0..3u32 {
+                    if rng.gen_bool(0.15) {
+                        v.push((c, rng.gen_range(0..n as u32)));
+                    }
+                }
+                v
+            })
+            .collect();
+        (dfa(n, ncls, trans, accept), calls)
+    }
+
+    /// Whether the automata take the same strings, call the same rules at the same points
+    /// and return to equivalent places: a walk over pairs of states.
+    fn equivalent(a: &RuleDfa, ac: &Calls, b: &RuleDfa, bc: &Calls) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![(a.start, b.start)];
+        while let Some((x, y)) = todo.pop() {
+            if !seen.insert((x, y)) {
+                continue;
+            }
+            let (xs, ys) = (x as usize, y as usize);
+            if a.accept[xs] != b.accept[ys] {
+                return false;
+            }
+            for c in 0..a.ncls {
+                let (tx, ty) = (a.trans[xs * a.ncls + c], b.trans[ys * b.ncls + c]);
+                if (tx == DEAD) != (ty == DEAD) {
+                    return false;
+                }
+                if tx != DEAD {
+                    todo.push((tx, ty));
+                }
+            }
+            if ac[xs].len() != bc[ys].len() {
+                return false;
+            }
+            for (&(c1, r1), &(c2, r2)) in ac[xs].iter().zip(&bc[ys]) {
+                if c1 != c2 {
+                    return false;
+                }
+                todo.push((r1, r2));
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn minimized_automata_are_equivalent_and_no_larger_than_any_copy() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for round in 0..300 {
+            let n = rng.gen_range(1..40);
+            let ncls = rng.gen_range(1..5);
+            let (a, ac) = random(&mut rng, n, ncls);
+            let (mut m, mut mc) = (a.clone(), ac.clone());
+            minimize(&mut m, &mut mc);
+            assert!(equivalent(&a, &ac, &m, &mc), "round {round}");
+            assert!(m.num_states() <= n);
+            assert_eq!(m.start, 0);
+            // Two copies, the first leading into the second: minimal size is unchanged.
+            let mut trans = a.trans.clone();
+            for t in &mut trans {
+                if *t != DEAD {
+                    *t += n as u32;
+                }
+            }
+            trans.extend_from_slice(&trans.clone());
+            let accept: Vec<bool> = a.accept.iter().chain(&a.accept).copied().collect();
+            let mut calls: Calls = ac
+                .iter()
+                .map(|v| v.iter().map(|&(c, r)| (c, r + n as u32)).collect())
+                .collect();
+            calls.extend(calls.clone());
+            let (mut d2, mut c2) = (dfa(2 * n, ncls, trans, accept), calls);
+            minimize(&mut d2, &mut c2);
+            assert!(equivalent(&a, &ac, &d2, &c2), "round {round}, copies");
+            assert_eq!(d2.num_states(), m.num_states(), "round {round}, copies");
+            // Minimal: minimizing again merges nothing.
+            let before = m.num_states();
+            minimize(&mut m, &mut mc);
+            assert_eq!(m.num_states(), before);
+        }
+    }
+}
