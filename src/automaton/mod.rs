@@ -50,6 +50,10 @@ const SPLIT_MIN: u64 = 64;
 /// Grammars whose automata are built from at least this many NFA states in all are
 /// determinized on several threads.
 const PARALLEL_NFA_STATES: usize = 20_000;
+/// Automata of more states are not minimized: the large format automata (`date-time`,
+/// about 25,000 states) would take longer to minimize than to build, and are built once
+/// per process.
+const MINIMIZE_MAX_STATES: usize = 16_384;
 /// Deepest chain of nested inlined rules.
 const MAX_INLINE_DEPTH: usize = 64;
 
@@ -532,7 +536,9 @@ impl<'g> Builder<'g> {
         let built = crate::parallel::map(nfas.len(), threads, |k| {
             let (r, nfa, start, end) = &nfas[k];
             let (mut dfa, mut calls) = determinize(nfa, *start, *end, &g.rule(kept[*r]).name)?;
-            minimize::minimize(&mut dfa, &mut calls);
+            if dfa.num_states() <= MINIMIZE_MAX_STATES {
+                minimize::minimize(&mut dfa, &mut calls);
+            }
             Ok((dfa, calls))
         });
         // Automata from the store were trimmed before they were stored.
