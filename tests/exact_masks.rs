@@ -145,6 +145,18 @@ name ::= [A-Z] [a-z]*"#,
             "required": ["d", "u"]}"#,
     ),
     (
+        "schema:class_runs",
+        r#"{"type": "object", "properties": {
+            "id": {"type": "string", "pattern": "^[ -!#-\\[\\]-}]+$", "minLength": 30, "maxLength": 30},
+            "host": {"type": "string", "pattern": "^[a-z0-9.-]+$"},
+            "hex": {"type": "string", "pattern": "^[0-9a-f]{6,40}$"}},
+            "required": ["id", "host", "hex"]}"#,
+    ),
+    (
+        "class_chain",
+        r#"root ::= [a-z0-9.-]{4,40} ("!" | "?" [ -~]{0,9})"#,
+    ),
+    (
         "schema:item_list",
         r#"{"type": "array", "minItems": 2, "items": {"type": "object",
             "properties": {"name": {"type": "string", "pattern": "^[\\w\\-\\.]+$"},
