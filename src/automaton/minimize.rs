@@ -247,32 +247,17 @@ impl Partition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::automaton::ByteSet;
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 
     type Calls = Vec<Vec<(u32, u32)>>;
 
-    fn dfa(n: usize, ncls: usize, trans: Vec<u32>, accept: Vec<bool>) -> RuleDfa {
+    fn dfa(ncls: usize, trans: Vec<u32>, accept: Vec<bool>) -> RuleDfa {
         let mut classes = [0u8; 256];
         for (b, c) in classes.iter_mut().enumerate() {
             *c = (b % ncls) as u8;
         }
-        RuleDfa {
-            name: "r".into(),
-            classes,
-            ncls,
-            trans,
-            accept,
-            calls: vec![Vec::new(); n],
-            start: 0,
-            lookahead: None,
-            scans: Vec::new(),
-            plain: Vec::new(),
-            call_first: Vec::new(),
-            can_end: Vec::new(),
-            follow: ByteSet::default(),
-        }
+        RuleDfa::bare("r", classes, ncls, trans, accept)
     }
 
     /// A random automaton with sparse transitions and a few calls to rules 0..3.
@@ -298,7 +283,7 @@ mod tests {
                 v
             })
             .collect();
-        (dfa(n, ncls, trans, accept), calls)
+        (dfa(ncls, trans, accept), calls)
     }
 
     /// Whether the automata take the same strings, call the same rules at the same points
@@ -362,7 +347,7 @@ mod tests {
                 .map(|v| v.iter().map(|&(c, r)| (c, r + n as u32)).collect())
                 .collect();
             calls.extend(calls.clone());
-            let (mut d2, mut c2) = (dfa(2 * n, ncls, trans, accept), calls);
+            let (mut d2, mut c2) = (dfa(ncls, trans, accept), calls);
             minimize(&mut d2, &mut c2);
             assert!(equivalent(&a, &ac, &d2, &c2), "round {round}, copies");
             assert_eq!(d2.num_states(), m.num_states(), "round {round}, copies");

@@ -118,6 +118,32 @@ pub(crate) struct RuleDfa {
 }
 
 impl RuleDfa {
+    /// An automaton starting in state 0, without calls, lookahead or derived flags.
+    fn bare(
+        name: &str,
+        classes: [u8; 256],
+        ncls: usize,
+        trans: Vec<u32>,
+        accept: Vec<bool>,
+    ) -> Self {
+        let n = accept.len();
+        RuleDfa {
+            name: name.to_string(),
+            classes,
+            ncls,
+            trans,
+            accept,
+            calls: vec![Vec::new(); n],
+            start: 0,
+            lookahead: None,
+            scans: Vec::new(),
+            plain: Vec::new(),
+            call_first: Vec::new(),
+            can_end: Vec::new(),
+            follow: ByteSet::default(),
+        }
+    }
+
     #[inline]
     pub fn next(&self, state: u32, byte: u8) -> u32 {
         self.trans[state as usize * self.ncls + self.classes[byte as usize] as usize]
@@ -1080,25 +1106,7 @@ fn determinize(nfa: &Frozen, start: u32, accept: u32, name: &str) -> Result<DfaW
         calls_v.push(calls);
         i += 1;
     }
-    let n = accept_v.len();
-    Ok((
-        RuleDfa {
-            name: name.to_string(),
-            classes,
-            ncls,
-            trans,
-            accept: accept_v,
-            calls: vec![Vec::new(); n],
-            start: 0,
-            lookahead: None,
-            scans: Vec::new(),
-            plain: Vec::new(),
-            call_first: Vec::new(),
-            can_end: Vec::new(),
-            follow: ByteSet::default(),
-        },
-        calls_v,
-    ))
+    Ok((RuleDfa::bare(name, classes, ncls, trans, accept_v), calls_v))
 }
 
 /// The NFA state sets of a subset construction, numbered in order of discovery and stored
