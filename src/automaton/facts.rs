@@ -30,6 +30,31 @@ pub(crate) struct Facts {
     longest: Vec<AtomicU16>,
 }
 
+/// The value of `s` in `slots` (0: unknown, else value + 1), computed when unknown by
+/// `compute`, which is given the values known so far and returns those of `s` and of the
+/// states it settled on the way; all are stored.
+fn settle<I: IntoIterator<Item = (u32, u8)>>(
+    slots: &[AtomicU16],
+    s: u32,
+    compute: impl FnOnce(&dyn Fn(u32) -> Option<u8>) -> I,
+) -> u8 {
+    let known = |t: u32| match slots[t as usize].load(Ordering::Relaxed) {
+        0 => None,
+        v => Some((v - 1) as u8),
+    };
+    if let Some(v) = known(s) {
+        return v;
+    }
+    let mut out = 0;
+    for (st, v) in compute(&known) {
+        slots[st as usize].store(v as u16 + 1, Ordering::Relaxed);
+        if st == s {
+            out = v;
+        }
+    }
+    out
+}
+
 fn slots(n: usize) -> Vec<AtomicU16> {
     (0..n).map(|_| AtomicU16::new(0)).collect()
 }
@@ -67,26 +92,11 @@ impl Facts {
             + self.run_class.len() * 16
     }
 
-    fn known_safe(&self, s: u32) -> Option<u8> {
-        match self.safe[s as usize].load(Ordering::Relaxed) {
-            0 => None,
-            v => Some((v - 1) as u8),
-        }
-    }
-
     /// How many safe characters `s` surely takes ([`text::safe_closure`]).
     pub fn safe(&self, d: &RuleDfa, s: u32) -> u8 {
-        if let Some(v) = self.known_safe(s) {
-            return v;
-        }
-        let mut out = 0;
-        for (st, v) in text::safe_closure(d, &self.tc, s, 0, &self.sinks, |t| self.known_safe(t)) {
-            self.safe[st as usize].store(v as u16 + 1, Ordering::Relaxed);
-            if st == s {
-                out = v;
-            }
-        }
-        out
+        settle(&self.safe, s, |known| {
+            text::safe_closure(d, &self.tc, s, 0, &self.sinks, known)
+        })
     }
 
     /// The safe ASCII characters outside the run of `s` (those that leave its loop, such as
@@ -151,21 +161,9 @@ impl Facts {
 
     /// [`text::ascii_longest`] of `s`.
     pub fn ascii_longest(&self, d: &RuleDfa, s: u32) -> u8 {
-        let known = |t: u32| match self.longest[t as usize].load(Ordering::Relaxed) {
-            0 => None,
-            v => Some((v - 1) as u8),
-        };
-        if let Some(v) = known(s) {
-            return v;
-        }
-        let mut out = 0;
-        for (st, v) in text::ascii_longest(d, &self.tc, s, known) {
-            self.longest[st as usize].store(v as u16 + 1, Ordering::Relaxed);
-            if st == s {
-                out = v;
-            }
-        }
-        out
+        settle(&self.longest, s, |known| {
+            text::ascii_longest(d, &self.tc, s, known)
+        })
     }
 
     /// [`text::inside_depth`] of `s` in phase `INSIDE[k]`.
