@@ -11,7 +11,7 @@
 //! equivalent or both missing. Derived per-state flags are computed afterwards from the
 //! merged automaton.
 
-use super::{DEAD, RuleDfa};
+use super::{DEAD, Rows, RuleDfa};
 
 /// Merges the equivalent states of `d`, whose call edges per state are `calls` (by callee,
 /// each callee once), and drops the unreachable ones; the start state becomes state 0.
@@ -24,22 +24,22 @@ pub(crate) fn minimize<C: Ord + Copy>(d: &mut RuleDfa, calls: &mut Vec<Vec<(C, u
     callees.sort_unstable();
     callees.dedup();
     // Reachable states, numbered in breadth-first order from the start, with their edges
-    // (symbol, target state) in one pass over the rows.
+    // reversed: (target, (source, symbol)), all by breadth-first number.
     let mut order: Vec<u32> = vec![d.start];
     let mut index = vec![u32::MAX; n];
     index[d.start as usize] = 0;
-    let mut fwd: Vec<(u32, u32)> = Vec::new();
-    let mut fwd_end: Vec<u32> = Vec::new();
+    let mut reversed: Vec<(u32, (u32, u32))> = Vec::new();
     let mut k = 0;
     while k < order.len() {
         let s = order[k] as usize;
+        let from = k as u32;
         k += 1;
         let mut visit = |a: usize, t: u32| {
             if index[t as usize] == u32::MAX {
                 index[t as usize] = order.len() as u32;
                 order.push(t);
             }
-            fwd.push((a as u32, t));
+            reversed.push((index[t as usize], (from, a as u32)));
         };
         for (a, &t) in d.trans[s * ncls..(s + 1) * ncls].iter().enumerate() {
             if t != DEAD {
@@ -50,28 +50,10 @@ pub(crate) fn minimize<C: Ord + Copy>(d: &mut RuleDfa, calls: &mut Vec<Vec<(C, u
             let a = ncls + callees.binary_search(&c).expect("callee listed");
             visit(a, t);
         }
-        fwd_end.push(fwd.len() as u32);
     }
     let m = order.len();
-    // Edges reversed: per target, (source, symbol), in compressed rows.
-    let mut count = vec![0u32; m + 1];
-    for &(_, t) in &fwd {
-        count[index[t as usize] as usize + 1] += 1;
-    }
-    for i in 0..m {
-        count[i + 1] += count[i];
-    }
-    let mut fill = count.clone();
-    let mut rev: Vec<(u32, u32)> = vec![(0, 0); fwd.len()];
-    let mut from = 0;
-    for (s, &end) in fwd_end.iter().enumerate() {
-        for &(a, t) in &fwd[from..end as usize] {
-            let t = index[t as usize] as usize;
-            rev[fill[t] as usize] = (s as u32, a);
-            fill[t] += 1;
-        }
-        from = end as usize;
-    }
+    let rev = Rows::new(m, &reversed);
+    drop(reversed);
     let mut p = Partition::new(m, |s| d.accept[order[s] as usize]);
     let mut work: Vec<u32> = (0..p.blocks.len() as u32).collect();
     let mut queued = vec![true; p.blocks.len()];
@@ -87,8 +69,7 @@ pub(crate) fn minimize<C: Ord + Copy>(d: &mut RuleDfa, calls: &mut Vec<Vec<(C, u
         splitter.clear();
         splitter.extend_from_slice(&p.elems[lo as usize..hi as usize]);
         for &t in &splitter {
-            let t = t as usize;
-            for &(s, a) in &rev[count[t] as usize..count[t + 1] as usize] {
+            for &(s, a) in rev.row(t) {
                 let bucket = &mut buckets[a as usize];
                 if bucket.is_empty() {
                     used.push(a);
