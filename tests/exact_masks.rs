@@ -103,6 +103,8 @@ name ::= [A-Z] [a-z]*"#,
     ("re:words", r"\w+\s\w+"),
     ("re:number", r"-?(0|[1-9]\d*)(\.\d+)?"),
     ("re:dot", r".{0,5}x"),
+    // Counted text that also takes control bytes: tokens of text that end in a newline.
+    ("re:counted_ctrl", r"[\s\S]{0,6}\n[a-z]{0,3}"),
     ("re:unicode", r"[^a-z]{1,3}é+"),
     // JSON Schemas: string bodies run through one shared loop rule whose token classes are
     // shared between grammars of the same compiler (under different rule indices).

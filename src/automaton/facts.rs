@@ -28,6 +28,8 @@ pub(crate) struct Facts {
     counts: Vec<AtomicU16>,
     /// [`Self::ascii_longest`] known so far.
     longest: Vec<AtomicU16>,
+    /// [`Self::closed_text`] known so far.
+    closed: Vec<AtomicU16>,
 }
 
 /// The value of `s` in `slots` (0: unknown, else value + 1), computed when unknown by
@@ -55,6 +57,13 @@ fn settle<I: IntoIterator<Item = (u32, u8)>>(
     out
 }
 
+/// What [`Facts::counts_only`] knows of a state whose safe text is only counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counted {
+    /// No control byte (below 0x20) is taken after any of the counted text.
+    pub no_control: bool,
+}
+
 fn slots(n: usize) -> Vec<AtomicU16> {
     (0..n).map(|_| AtomicU16::new(0)).collect()
 }
@@ -74,6 +83,7 @@ impl Facts {
             run_depth: slots(n),
             counts: slots(n),
             longest: slots(n),
+            closed: slots(n),
             run_class: (0..n)
                 .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
                 .collect(),
@@ -87,7 +97,8 @@ impl Facts {
             + self.inside.len()
             + self.run_depth.len()
             + self.counts.len()
-            + self.longest.len())
+            + self.longest.len()
+            + self.closed.len())
             * 2
             + self.run_class.len() * 16
     }
@@ -124,39 +135,57 @@ impl Facts {
     /// Whether safe text from `s` is only counted: every safe character string of at most
     /// `depth` characters is taken and none longer, through states with no end and no call
     /// (so a token of safe text is accepted exactly when it starts at most `depth`
-    /// characters). `depth` is the state's safe depth.
-    pub fn counts_only(&self, d: &RuleDfa, s: u32, depth: u8) -> bool {
-        // Slot: 0 unknown, 1 no, 2 + depth yes (with that depth).
+    /// characters). `depth` is the state's safe depth. When it is, also whether no control
+    /// byte (below 0x20) is taken after any of that text.
+    pub fn counts_only(&self, d: &RuleDfa, s: u32, depth: u8) -> Option<Counted> {
+        // Slot: 0 unknown, 1 no, else 2 + depth, plus NO_CONTROL when no control byte is
+        // taken.
+        const NO_CONTROL: u16 = 1 << 9;
+        let read = |v: u16| Counted {
+            no_control: v & NO_CONTROL != 0,
+        };
         match self.counts[s as usize].load(Ordering::Relaxed) {
             0 => {}
-            1 => return false,
+            1 => return None,
             v => {
-                if v - 2 == depth as u16 {
-                    return true;
+                if (v & !NO_CONTROL) - 2 == depth as u16 {
+                    return Some(read(v));
                 }
             }
         }
         // Quick refusal: a run of more safe characters than the count is taken.
         if self.ascii_longest(d, s) > depth {
             self.counts[s as usize].store(1, Ordering::Relaxed);
-            return false;
+            return None;
         }
         match text::counts_only(d, &self.tc, s, depth) {
-            Some(levels) => {
+            Some((levels, no_control)) => {
                 // The states along the count count only too, each with what is left.
+                let flag = if no_control { NO_CONTROL } else { 0 };
                 for (k, level) in levels.iter().enumerate() {
                     for &st in level {
-                        let v = 2 + depth as u16 - k as u16;
+                        let v = (2 + depth as u16 - k as u16) | flag;
                         self.counts[st as usize].store(v, Ordering::Relaxed);
                     }
                 }
-                true
+                Some(Counted { no_control })
             }
             None => {
                 self.counts[s as usize].store(1, Ordering::Relaxed);
-                false
+                None
             }
         }
+    }
+
+    /// [`text::closed_text`] of `s`: safe text from `s` meets no call, no end and no state
+    /// that takes a control byte.
+    pub fn closed_text(&self, d: &RuleDfa, s: u32) -> bool {
+        settle(&self.closed, s, |_| {
+            match text::closed_text(d, &self.tc, s, 4096) {
+                Some(states) => states.into_iter().map(|st| (st, 1)).collect(),
+                None => vec![(s, 0)],
+            }
+        }) == 1
     }
 
     /// [`text::ascii_longest`] of `s`.

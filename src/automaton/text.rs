@@ -385,17 +385,43 @@ pub(crate) fn ascii_longest(
     value.into_iter().collect()
 }
 
+/// Whether every state that safe text leads `s` to (`s` included, and the states inside a
+/// character) has no call and no end, and takes no control byte (below 0x20); `false` as
+/// well when some safe character is not taken on the way or the states are more than
+/// `limit`. On success, those states (each has the property too).
+pub(crate) fn closed_text(d: &RuleDfa, tc: &TextClasses, s: u32, limit: usize) -> Option<Vec<u32>> {
+    let fits = |st: u32| d.plain[st as usize] && (0..0x20).all(|b| d.next(st, b) == DEAD);
+    let mut seen: crate::fxhash::FxHashSet<u32> = Default::default();
+    let mut stack = vec![s];
+    seen.insert(s);
+    while let Some(st) = stack.pop() {
+        if !fits(st) {
+            return None;
+        }
+        for t in succ(d, tc, st, 0, |t| d.plain[t as usize])? {
+            if seen.insert(t) {
+                if seen.len() > limit {
+                    return None;
+                }
+                stack.push(t);
+            }
+        }
+    }
+    Some(seen.into_iter().collect())
+}
+
 /// [`super::facts::Facts::counts_only`]: the states after each whole safe character, level by
 /// level, are plain (and so are the states inside a character), and after `depth` levels
 /// every safe character's first byte is dead. On success, the levels `0..depth` (level 0
 /// is `[s]`): each state of level `k` counts only with `depth - k`, since its own levels
-/// are within the later ones.
+/// are within the later ones; and whether no state of any level (the last included) takes
+/// a control byte (below 0x20).
 pub(crate) fn counts_only(
     d: &RuleDfa,
     tc: &TextClasses,
     s: u32,
     depth: u8,
-) -> Option<Vec<Vec<u32>>> {
+) -> Option<(Vec<Vec<u32>>, bool)> {
     if depth == 0 || depth == 255 || !d.plain[s as usize] {
         return None;
     }
@@ -418,6 +444,10 @@ pub(crate) fn counts_only(
         }
         levels.push(next);
     }
+    let no_control = levels
+        .iter()
+        .flatten()
+        .all(|&st| (0..0x20).all(|b| d.next(st, b) == DEAD));
     // After `depth` characters, no safe character may begin.
     let last = levels.pop()?;
     let dead = last.iter().all(|&st| {
@@ -427,7 +457,7 @@ pub(crate) fn counts_only(
                 .all(|&c| d.trans[st as usize * d.ncls + c] == DEAD)
         })
     });
-    dead.then_some(levels)
+    dead.then_some((levels, no_control))
 }
 
 /// For state `s` reached inside a character, in phase `INSIDE[k]`: 0 when some completion

@@ -180,27 +180,79 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     };
     t.frames[0] = (rule, state);
     w.arena.push(t);
-    // Counted text (a string bounded by `maxLength`): tokens of safe text are decided by
-    // their length alone, read from the vocabulary; the walk visits only the other tokens.
+    // Counted text (a string bounded by `maxLength`) and text taken whatever it is (a
+    // string's body): tokens of safe text are decided by their length alone, read from
+    // the vocabulary; the walk visits only the other tokens, and of those only the ones
+    // that do not stop at a control byte when no control byte is taken after the text.
     let d = &a.rules[rule as usize];
     let facts = a.facts(rule);
     let depth = facts.safe(d, state);
-    let counted = depth > 0 && depth < 255 && facts.counts_only(d, state, depth);
-    w.odd_only = counted;
+    let counted = match depth {
+        0 => None,
+        255 => facts
+            .closed_text(d, state)
+            .then_some(crate::automaton::facts::Counted { no_control: true }),
+        _ => facts.counts_only(d, state, depth),
+    };
+    w.only = match counted {
+        None => Only::All,
+        Some(c) if c.no_control => Only::Live,
+        Some(_) => Only::Odd,
+    };
     w.node(0, 0, 1, false, true);
-    if counted {
-        // Both lists are in trie order: a linear union.
-        merge_ranges(&mut w.accepted);
-        w.accepted = union_sorted(&w.accepted, &vocab.text_up_to(depth));
+    merge_ranges(&mut w.accepted);
+    let bits = if counted.is_some() {
+        // The walk found the accepted tokens that are not safe text: add them to the
+        // vocabulary's mask of short text.
+        let mut bits = (*vocab.text_bits_up_to(depth.min(254))).clone();
+        for p in w.accepted.iter().flat_map(|&(lo, hi)| lo..hi) {
+            set_bit(&mut bits, vocab.ids[p as usize]);
+        }
+        if popcount(&bits) > vocab.words() {
+            Some(bits)
+        } else {
+            w.accepted = positions_of(vocab, &bits);
+            None
+        }
+    } else {
+        let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
+        (count > vocab.words()).then(|| ranges_to_bits(vocab, &w.accepted, count))
+    };
+    if bits.is_some() {
+        w.accepted.clear();
     }
-    let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
-    let bits = (count > vocab.words()).then(|| ranges_to_bits(vocab, &w.accepted, count));
     BaseMask {
         accepted: w.accepted,
         uncertain: w.uncertain,
         handoffs: w.handoffs,
         bits,
     }
+}
+
+fn popcount(bits: &[u32]) -> usize {
+    bits.iter().map(|w| w.count_ones() as usize).sum()
+}
+
+/// The sorted positions of the tokens set in `bits`, as ranges.
+fn positions_of(vocab: &VocabIndex, bits: &[u32]) -> Vec<(u32, u32)> {
+    let mut pos: Vec<u32> = Vec::new();
+    for (w, &word) in bits.iter().enumerate() {
+        let mut x = word;
+        while x != 0 {
+            let id = w as u32 * 32 + x.trailing_zeros();
+            x &= x - 1;
+            let p = vocab.pos_of[id as usize];
+            if p != u32::MAX {
+                pos.push(p);
+            }
+        }
+    }
+    pos.sort_unstable();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for p in pos {
+        push_range(&mut ranges, p, p + 1);
+    }
+    ranges
 }
 
 /// Completes a base walk for one caller context: the subtrees where the rule could end
@@ -243,30 +295,39 @@ pub(crate) fn classify(
     } = w;
     let mut extra = extra;
     merge_ranges(&mut extra);
-    let accepted = union_sorted(&base.accepted, &extra);
     let mut uncertain = base.uncertain.clone();
     uncertain.extend_from_slice(&extra_unc);
     merge_ranges(&mut uncertain);
+    let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
+    if let Some(bits) = &base.bits {
+        // Many accepted tokens: the base's mask plus what the handoffs added.
+        let mut bits = bits.clone();
+        for p in extra.iter().flat_map(|&(lo, hi)| lo..hi) {
+            set_bit(&mut bits, vocab.ids[p as usize]);
+        }
+        let pos = (popcount(&bits) <= 4096).then(|| {
+            positions_of(vocab, &bits)
+                .iter()
+                .flat_map(|&(lo, hi)| lo..hi)
+                .collect()
+        });
+        return StateMask {
+            accepted: TokenSet::Bits(bits),
+            accepted_pos: pos,
+            uncertain,
+        };
+    }
+    let accepted = union_sorted(&base.accepted, &extra);
     let count: usize = accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
     let positions = || accepted.iter().flat_map(|&(lo, hi)| lo..hi);
-    let set = match &base.bits {
-        Some(bits) => {
-            let mut bits = bits.clone();
-            for p in extra.iter().flat_map(|&(lo, hi)| lo..hi) {
-                let id = vocab.ids[p as usize];
-                bits[(id / 32) as usize] |= 1 << (id % 32);
-            }
-            TokenSet::Bits(bits)
-        }
-        None if count > vocab.words() => TokenSet::Bits(ranges_to_bits(vocab, &accepted, count)),
-        None => {
-            let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
-            ids.sort_unstable();
-            TokenSet::Ids(ids)
-        }
+    let set = if count > vocab.words() {
+        TokenSet::Bits(ranges_to_bits(vocab, &accepted, count))
+    } else {
+        let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
+        ids.sort_unstable();
+        TokenSet::Ids(ids)
     };
     let pos = (count <= 4096).then(|| positions().collect());
-    let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
     StateMask {
         accepted: set,
         accepted_pos: pos,
@@ -311,6 +372,7 @@ fn to_bits(vocab: &VocabIndex, positions: impl Iterator<Item = u32>) -> Vec<u32>
 /// the rule can end mid-token, and those subtrees with the threads that reach them.
 #[derive(Debug)]
 pub(crate) struct BaseMask {
+    /// Ranges of sorted positions of the accepted tokens (empty when `bits` holds them).
     accepted: Vec<(u32, u32)>,
     uncertain: Vec<(u32, u32)>,
     handoffs: Vec<(u32, Vec<Thread>, bool)>,
@@ -381,6 +443,54 @@ impl Thread {
     }
 }
 
+/// The facts of one state that a walk reads for each child of a node, read once.
+struct Seen {
+    st: u32,
+    safe: Option<u8>,
+    excl: Option<(crate::automaton::runs::ByteClass, u8)>,
+    run: Option<crate::automaton::runs::Run>,
+}
+
+impl Seen {
+    fn at(st: u32) -> Seen {
+        Seen {
+            st,
+            safe: None,
+            excl: None,
+            run: None,
+        }
+    }
+}
+
+/// The children of a trie node that a walk visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Only {
+    All,
+    /// Those whose subtree is not all safe text ([`VocabIndex::odd_child`]).
+    Odd,
+    /// Those whose subtree holds a token that is neither safe text nor stops at a control
+    /// byte ([`VocabIndex::live_child`]).
+    Live,
+}
+
+impl Only {
+    fn first(self, vocab: &VocabIndex, node: u32) -> u32 {
+        match self {
+            Only::All => vocab.trie[node as usize].first_child,
+            Only::Odd => vocab.odd_child[node as usize],
+            Only::Live => vocab.live_child[node as usize],
+        }
+    }
+
+    fn next(self, vocab: &VocabIndex, c: u32) -> u32 {
+        match self {
+            Only::All => vocab.trie[c as usize].next_sibling,
+            Only::Odd => vocab.odd_next[c as usize],
+            Only::Live => vocab.live_next[c as usize],
+        }
+    }
+}
+
 struct TrieWalk<'a> {
     a: &'a Automata,
     parent: Parent,
@@ -398,8 +508,8 @@ struct TrieWalk<'a> {
     /// Bytes after which a thread could leave for an unknown context, added once to the
     /// next node's own (for ended threads handed to a caller that is not known).
     extra_esc: ByteSet,
-    /// Visit only children whose subtree is not all text (the others are decided apart).
-    odd_only: bool,
+    /// Which children the walk visits (the others are decided apart).
+    only: Only,
 }
 
 impl<'a> TrieWalk<'a> {
@@ -415,7 +525,7 @@ impl<'a> TrieWalk<'a> {
             ended: Vec::new(),
             handoffs: Vec::new(),
             extra_esc: ByteSet::default(),
-            odd_only: false,
+            only: Only::All,
         }
     }
 
@@ -515,14 +625,17 @@ impl<'a> TrieWalk<'a> {
         // A state that surely takes any 255 characters of text, at a character boundary,
         // takes every child subtree that is all text (each at most 254 characters): only
         // the other children are walked, and the positions between them are accepted.
-        let bulk = vocab.text_phase[node as usize] == 0 && facts.safe(d, st) == 255;
-        let skip = bulk || self.odd_only;
-        let mut at = trie[node as usize].here_end;
-        let mut c = if skip {
-            vocab.odd_child[node as usize]
-        } else {
-            trie[node as usize].first_child
+        let bulk = self.only == Only::All
+            && trie[node as usize].text_phase == 0
+            && facts.safe(d, st) == 255;
+        let only = match self.only {
+            Only::All if bulk => Only::Odd,
+            o => o,
         };
+        let mut at = trie[node as usize].here_end;
+        let mut c = only.first(vocab, node);
+        // Most children lead to the same state (a loop, a count): its facts, read once.
+        let mut seen = Seen::at(DEAD);
         while c != u32::MAX {
             let ch = &trie[c as usize];
             if bulk {
@@ -535,22 +648,25 @@ impl<'a> TrieWalk<'a> {
                     push_range(&mut self.uncertain, ch.lo, ch.hi);
                 }
             } else {
-                let tail = vocab.text_tail[c as usize];
+                let tail = ch.text_tail;
+                if seen.st != ns {
+                    seen = Seen::at(ns);
+                }
                 if ch.first_child != u32::MAX
                     && ((tail != NOT_TEXT
-                        && match vocab.text_phase[c as usize] {
+                        && match ch.text_phase {
                             0 => {
-                                tail <= facts.safe(d, ns) || {
-                                    let (e, depth) = facts.excluding(d, ns);
-                                    tail <= depth && vocab.below[c as usize] & e == 0
+                                tail <= *seen.safe.get_or_insert_with(|| facts.safe(d, ns)) || {
+                                    let (e, depth) =
+                                        *seen.excl.get_or_insert_with(|| facts.excluding(d, ns));
+                                    tail <= depth && ch.below() & e == 0
                                 }
                             }
                             k => tail < facts.inside(d, ns, k as usize - 1),
                         })
                         || {
-                            let run = facts.run(d, ns);
-                            vocab.height[c as usize] <= run.depth
-                                && vocab.below[c as usize] & !run.class == 0
+                            let run = *seen.run.get_or_insert_with(|| facts.run(d, ns));
+                            ch.height <= run.depth && ch.below() & !run.class == 0
                         })
                 {
                     // Every token below is plain text, or a run of one byte class, that the
@@ -572,11 +688,7 @@ impl<'a> TrieWalk<'a> {
                     }
                 }
             }
-            c = if skip {
-                vocab.odd_next[c as usize]
-            } else {
-                ch.next_sibling
-            };
+            c = only.next(vocab, c);
         }
         if bulk {
             push_range(&mut self.accepted, at, trie[node as usize].hi);
@@ -598,12 +710,8 @@ impl<'a> TrieWalk<'a> {
         }
         let end = if first { end } else { self.arena.len() };
         let trie = &self.vocab.trie;
-        let odd_only = self.odd_only;
-        let mut c = if odd_only {
-            self.vocab.odd_child[node as usize]
-        } else {
-            trie[node as usize].first_child
-        };
+        let only = self.only;
+        let mut c = only.first(self.vocab, node);
         while c != u32::MAX {
             let ch = trie[c as usize];
             let esc = escaped || esc_bytes.contains(ch.byte);
@@ -634,11 +742,7 @@ impl<'a> TrieWalk<'a> {
                 }
             }
             self.arena.truncate(nstart);
-            c = if odd_only {
-                self.vocab.odd_next[c as usize]
-            } else {
-                ch.next_sibling
-            };
+            c = only.next(self.vocab, c);
         }
     }
 }
