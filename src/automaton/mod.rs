@@ -58,7 +58,7 @@ const MINIMIZE_MAX_STATES: usize = 16_384;
 const MAX_INLINE_DEPTH: usize = 64;
 
 /// A set of bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ByteSet(pub [u64; 4]);
 
 impl ByteSet {
@@ -1565,6 +1565,41 @@ x ::= "{" [a-z]{1,20} "}""#,
         let (d, f) = (&a.rules[0], a.facts(0));
         assert_eq!(f.ascii_longest(d, d.start), 255);
         assert_eq!(f.ascii_longest(d, d.next(d.start, b'7')), 255);
+    }
+
+    #[test]
+    fn class_counts_bound_runs_and_name_dead_bytes() {
+        use super::runs::{class_bytes, class_count};
+        let class = |lo: u8, hi: u8| (lo..=hi).fold(0u128, |m, b| m | runs::class_bit(b));
+        // A chain: five letters at most, then "!" (taken after three); nothing else.
+        let g = Grammar::from_ebnf(r#"root ::= [a-z]{3,5} "!""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        let cc = class_count(d, d.start, class(b'a', b'z')).unwrap();
+        assert_eq!((cc.depth, cc.levels), (5, 5));
+        assert_eq!(cc.class, class_bytes(class(b'a', b'z')));
+        assert!(!cc.dead.contains(b'!') && !cc.dead.contains(b'q'));
+        assert!(cc.dead.contains(b'?') && cc.dead.contains(b'\n') && cc.dead.contains(0xc3));
+        let after_two = d.next(d.next(d.start, b'a'), b'b');
+        assert_eq!(
+            class_count(d, after_two, class(b'a', b'z')).unwrap().depth,
+            3
+        );
+        // Only part of the class taken at some level: not counted.
+        assert!(class_count(d, d.start, class(b'a', b'}')).is_none());
+        // A loop: runs of any length.
+        let g = Grammar::from_ebnf(r#"root ::= [a-z]{2} [a-z]* "!""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        assert_eq!(
+            class_count(d, d.start, class(b'a', b'z')).unwrap().depth,
+            255
+        );
+        // A run through a state where the rule may end: not counted.
+        let g = Grammar::from_ebnf(r#"root ::= [a-z]{1,4}"#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        assert!(class_count(d, d.start, class(b'a', b'z')).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! every byte below is in the state's run class and the subtree is no deeper than the run,
 //! every token below is accepted without walking it.
 
-use super::{DEAD, RuleDfa};
+use super::{ByteSet, DEAD, RuleDfa};
 
 /// A set of bytes as the walk's shortcut sees it: bit `b` for ASCII `b < 0x7f`; bit 127
 /// stands for all of `0x7f..=0xff` at once.
@@ -102,4 +102,101 @@ pub(crate) fn links(
     t_step: Option<(u32, ByteClass)>,
 ) -> bool {
     d.quiet(t) && t_step.is_some_and(|(_, tc)| class & !tc == 0)
+}
+
+/// A state whose runs over one byte class are only counted ([`class_count`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClassCount {
+    /// The bytes of the class.
+    pub class: ByteSet,
+    /// How many class bytes in a row are taken (255: any number).
+    pub depth: u8,
+    /// The bytes outside the class that no state along the runs takes.
+    pub dead: ByteSet,
+    /// How many levels of states the runs pass before they end or repeat.
+    pub levels: usize,
+}
+
+/// The bytes of a [`ByteClass`] (bit 127 stands for `0x7f..=0xff`).
+pub(crate) fn class_bytes(class: ByteClass) -> ByteSet {
+    let mut s = ByteSet::default();
+    for b in 0..=255u8 {
+        if class & class_bit(b) != 0 {
+            s.insert(b);
+        }
+    }
+    s
+}
+
+/// Whether strings over `class` are only counted from `s`: every string of class bytes up
+/// to some length is taken, none longer, through states with no call and no end (the
+/// states after the last byte included), level by level (at most 16 states a level). Then
+/// a token made of class bytes is accepted exactly when it is short enough, and one whose
+/// first byte outside the class is in `dead` is rejected.
+pub(crate) fn class_count(d: &RuleDfa, s: u32, class: ByteClass) -> Option<ClassCount> {
+    let bytes = class_bytes(class);
+    let mut cls: Vec<usize> = (0..=255u8)
+        .filter(|&b| bytes.contains(b))
+        .map(|b| d.classes[b as usize] as usize)
+        .collect();
+    cls.sort_unstable();
+    cls.dedup();
+    let others: Vec<u8> = (0..=255u8).filter(|&b| !bytes.contains(b)).collect();
+    // An automaton class with bytes on both sides leads them to the same place: the class
+    // bytes decide.
+    let mut taken = ByteSet::default();
+    let mut levels: Vec<Vec<u32>> = Vec::new();
+    let mut level = vec![s];
+    let depth = loop {
+        let mut next: Vec<u32> = Vec::new();
+        let (mut live, mut dead) = (false, false);
+        for &st in &level {
+            if !d.plain[st as usize] {
+                return None;
+            }
+            for &b in &others {
+                if d.next(st, b) != DEAD {
+                    taken.insert(b);
+                }
+            }
+            for &c in &cls {
+                match d.trans[st as usize * d.ncls + c] {
+                    DEAD => dead = true,
+                    t => {
+                        live = true;
+                        next.push(t);
+                    }
+                }
+            }
+        }
+        if !live {
+            break levels.len() as u8;
+        }
+        if dead {
+            return None;
+        }
+        next.sort_unstable();
+        next.dedup();
+        if next.len() > 16 {
+            return None;
+        }
+        levels.push(std::mem::replace(&mut level, next));
+        if levels.contains(&level) {
+            // A cycle: runs of any length.
+            break 255;
+        }
+        if levels.len() >= 255 {
+            return None;
+        }
+    };
+    let mut dead = ByteSet([!0; 4]);
+    for (i, w) in dead.0.iter_mut().enumerate() {
+        *w &= !(bytes.0[i] | taken.0[i]);
+    }
+    Some(ClassCount {
+        class: bytes,
+        depth,
+        dead,
+        levels: levels.len(),
+    })
 }

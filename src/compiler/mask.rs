@@ -16,6 +16,7 @@
 use crate::automaton::{Automata, ByteSet, DEAD, KRule};
 use crate::parser::Parser;
 
+use super::class_index::ClassIndex;
 use super::vocab::{NOT_TEXT, VocabIndex};
 
 /// A set of token ids.
@@ -172,18 +173,12 @@ pub(crate) type Parent = Ctx;
 /// otherwise it is rejected with its whole subtree. Ends and calls at the first byte need no
 /// thread: the parser's closure already holds those callers and callees as items.
 pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state: u32) -> BaseMask {
-    let mut w = TrieWalk::new(a, vocab, Ctx::TOP, true);
-    let mut t = Thread {
-        n: 1,
-        level: 0,
-        frames: [(0, 0); MAX_FRAMES],
-    };
-    t.frames[0] = (rule, state);
-    w.arena.push(t);
     // Counted text (a string bounded by `maxLength`) and text taken whatever it is (a
     // string's body): tokens of safe text are decided by their length alone, read from
     // the vocabulary; the walk visits only the other tokens, and of those only the ones
     // that do not stop at a control byte when no control byte is taken after the text.
+    // Likewise for counted runs of one byte class (a pattern string), with the tokens of
+    // that class and the bytes no state of the run takes.
     let d = &a.rules[rule as usize];
     let facts = a.facts(rule);
     let depth = facts.safe(d, state);
@@ -194,29 +189,62 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
             .then_some(crate::automaton::facts::Counted { no_control: true }),
         _ => facts.counts_only(d, state, depth),
     };
-    w.only = match counted {
-        None => Only::All,
-        Some(c) if c.no_control => Only::Live,
-        Some(_) => Only::Odd,
+    let runs = match counted {
+        None if depth == 0 => {
+            // Chains over broad classes only: the index costs passes over the trie once per
+            // vocabulary and class, a loop is one state walked once, and the walks of
+            // narrow classes are short.
+            let run = facts.run(d, state);
+            (run.depth > 0 && run.class.count_ones() >= MIN_CLASS_BYTES)
+                .then(|| crate::automaton::runs::class_count(d, state, run.class))
+                .flatten()
+                .filter(|cc| cc.levels >= MIN_CLASS_LEVELS)
+                .map(|cc| (ClassIndex::get(vocab, cc.class, cc.dead), cc.depth))
+        }
+        _ => None,
+    };
+    let mut w = TrieWalk::new(a, vocab, Ctx::TOP, true);
+    let mut t = Thread {
+        n: 1,
+        level: 0,
+        frames: [(0, 0); MAX_FRAMES],
+    };
+    t.frames[0] = (rule, state);
+    w.arena.push(t);
+    w.only = match (counted, &runs) {
+        (Some(c), _) if c.no_control => Only::Live,
+        (Some(_), _) => Only::Odd,
+        (None, Some((ix, _))) => Only::Class(ix),
+        (None, None) => Only::All,
     };
     w.node(0, 0, 1, false, true);
-    merge_ranges(&mut w.accepted);
-    let bits = if counted.is_some() {
-        // The walk found the accepted tokens that are not safe text: add them to the
-        // vocabulary's mask of short text.
-        let mut bits = (*vocab.text_bits_up_to(depth.min(254))).clone();
+    if matches!(w.only, Only::Class(_)) {
+        // Its links list children out of byte order.
+        merge_ranges(&mut w.accepted);
+        merge_ranges(&mut w.uncertain);
+    }
+    // The tokens decided by the vocabulary alone.
+    let known = match (counted, &runs) {
+        (Some(_), _) => Some(vocab.text_bits_up_to(depth.min(254))),
+        (None, Some((ix, n))) => Some(ix.up_to(vocab, *n)),
+        (None, None) => None,
+    };
+    let bits = if let Some(known) = known {
+        // The walk found the other accepted tokens: add them.
+        let mut bits = (*known).clone();
         for p in w.accepted.iter().flat_map(|&(lo, hi)| lo..hi) {
             set_bit(&mut bits, vocab.ids[p as usize]);
         }
-        if popcount(&bits) > vocab.words() {
-            Some(bits)
+        let count = popcount(&bits);
+        if many(vocab, count) {
+            Some((bits, count))
         } else {
             w.accepted = positions_of(vocab, &bits);
             None
         }
     } else {
         let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
-        (count > vocab.words()).then(|| ranges_to_bits(vocab, &w.accepted, count))
+        many(vocab, count).then(|| (ranges_to_bits(vocab, &w.accepted, count), count))
     };
     if bits.is_some() {
         w.accepted.clear();
@@ -227,6 +255,12 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
         handoffs: w.handoffs,
         bits,
     }
+}
+
+/// Whether a set of `count` tokens is kept as a bitmask over ids rather than sorted ids:
+/// when it has more members than the bitmask has words.
+fn many(vocab: &VocabIndex, count: usize) -> bool {
+    count > vocab.words()
 }
 
 fn popcount(bits: &[u32]) -> usize {
@@ -299,13 +333,15 @@ pub(crate) fn classify(
     uncertain.extend_from_slice(&extra_unc);
     merge_ranges(&mut uncertain);
     let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
-    if let Some(bits) = &base.bits {
+    if let Some((bits, count)) = &base.bits {
         // Many accepted tokens: the base's mask plus what the handoffs added.
-        let mut bits = bits.clone();
+        let (mut bits, mut count) = (bits.clone(), *count);
         for p in extra.iter().flat_map(|&(lo, hi)| lo..hi) {
-            set_bit(&mut bits, vocab.ids[p as usize]);
+            let id = vocab.ids[p as usize];
+            count += !get_bit(&bits, id) as usize;
+            set_bit(&mut bits, id);
         }
-        let pos = (popcount(&bits) <= 4096).then(|| {
+        let pos = (count <= 4096).then(|| {
             positions_of(vocab, &bits)
                 .iter()
                 .flat_map(|&(lo, hi)| lo..hi)
@@ -320,7 +356,7 @@ pub(crate) fn classify(
     let accepted = union_sorted(&base.accepted, &extra);
     let count: usize = accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
     let positions = || accepted.iter().flat_map(|&(lo, hi)| lo..hi);
-    let set = if count > vocab.words() {
+    let set = if many(vocab, count) {
         TokenSet::Bits(ranges_to_bits(vocab, &accepted, count))
     } else {
         let mut ids: Vec<u32> = positions().map(|p| vocab.ids[p as usize]).collect();
@@ -376,8 +412,8 @@ pub(crate) struct BaseMask {
     accepted: Vec<(u32, u32)>,
     uncertain: Vec<(u32, u32)>,
     handoffs: Vec<(u32, Vec<Thread>, bool)>,
-    /// The accepted tokens as a bitmask over ids, when they are many.
-    bits: Option<Vec<u32>>,
+    /// The accepted tokens as a bitmask over ids, when they are many, and how many.
+    bits: Option<(Vec<u32>, usize)>,
 }
 
 impl BaseMask {
@@ -412,7 +448,7 @@ impl BaseMask {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.bits.as_ref().map_or(0, |b| b.len() * 4)
+        self.bits.as_ref().map_or(0, |b| b.0.len() * 4)
             + (self.accepted.len() + self.uncertain.len()) * 8
             + self
                 .handoffs
@@ -421,6 +457,11 @@ impl BaseMask {
                 .sum::<usize>()
     }
 }
+
+/// Fewest bytes in a class whose counted runs are read from a [`ClassIndex`].
+const MIN_CLASS_BYTES: u32 = 20;
+/// Fewest distinct states along those runs.
+const MIN_CLASS_LEVELS: usize = 8;
 
 /// Deepest call stack a walk thread follows.
 const MAX_FRAMES: usize = 8;
@@ -463,30 +504,37 @@ impl Seen {
 }
 
 /// The children of a trie node that a walk visits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Only {
+#[derive(Debug, Clone, Copy)]
+enum Only<'a> {
     All,
     /// Those whose subtree is not all safe text ([`VocabIndex::odd_child`]).
     Odd,
     /// Those whose subtree holds a token that is neither safe text nor stops at a control
     /// byte ([`VocabIndex::live_child`]).
     Live,
+    /// Those whose subtree holds a token that is not made of one byte class and does not
+    /// meet a dead byte first ([`ClassIndex`]).
+    Class(&'a ClassIndex),
 }
 
-impl Only {
+impl Only<'_> {
+    #[inline]
     fn first(self, vocab: &VocabIndex, node: u32) -> u32 {
         match self {
             Only::All => vocab.trie[node as usize].first_child,
             Only::Odd => vocab.odd_child[node as usize],
             Only::Live => vocab.live_child[node as usize],
+            Only::Class(ix) => ix.first(vocab, node),
         }
     }
 
+    #[inline]
     fn next(self, vocab: &VocabIndex, c: u32) -> u32 {
         match self {
             Only::All => vocab.trie[c as usize].next_sibling,
             Only::Odd => vocab.odd_next[c as usize],
             Only::Live => vocab.live_next[c as usize],
+            Only::Class(ix) => ix.next(vocab, c),
         }
     }
 }
@@ -509,7 +557,7 @@ struct TrieWalk<'a> {
     /// next node's own (for ended threads handed to a caller that is not known).
     extra_esc: ByteSet,
     /// Which children the walk visits (the others are decided apart).
-    only: Only,
+    only: Only<'a>,
 }
 
 impl<'a> TrieWalk<'a> {
@@ -625,8 +673,8 @@ impl<'a> TrieWalk<'a> {
         // A state that surely takes any 255 characters of text, at a character boundary,
         // takes every child subtree that is all text (each at most 254 characters): only
         // the other children are walked, and the positions between them are accepted.
-        let bulk = self.only == Only::All
-            && trie[node as usize].text_phase == 0
+        let bulk = matches!(self.only, Only::All)
+            && vocab.text_phase[node as usize] == 0
             && facts.safe(d, st) == 255;
         let only = match self.only {
             Only::All if bulk => Only::Odd,
@@ -648,25 +696,26 @@ impl<'a> TrieWalk<'a> {
                     push_range(&mut self.uncertain, ch.lo, ch.hi);
                 }
             } else {
-                let tail = ch.text_tail;
+                let tail = vocab.text_tail[c as usize];
                 if seen.st != ns {
                     seen = Seen::at(ns);
                 }
                 if ch.first_child != u32::MAX
                     && ((tail != NOT_TEXT
-                        && match ch.text_phase {
+                        && match vocab.text_phase[c as usize] {
                             0 => {
                                 tail <= *seen.safe.get_or_insert_with(|| facts.safe(d, ns)) || {
                                     let (e, depth) =
                                         *seen.excl.get_or_insert_with(|| facts.excluding(d, ns));
-                                    tail <= depth && ch.below() & e == 0
+                                    tail <= depth && vocab.below[c as usize] & e == 0
                                 }
                             }
                             k => tail < facts.inside(d, ns, k as usize - 1),
                         })
                         || {
                             let run = *seen.run.get_or_insert_with(|| facts.run(d, ns));
-                            ch.height <= run.depth && ch.below() & !run.class == 0
+                            vocab.height[c as usize] <= run.depth
+                                && vocab.below[c as usize] & !run.class == 0
                         })
                 {
                     // Every token below is plain text, or a run of one byte class, that the

@@ -15,6 +15,7 @@
 //! println!("{} bytes", cg.memory_bytes());
 //! ```
 
+mod class_index;
 pub(crate) mod mask;
 mod shared;
 pub(crate) mod vocab;

@@ -22,11 +22,24 @@ pub(crate) struct VocabIndex {
     pub stop_ids: Vec<u32>,
     /// Trie nodes; node 0 is the root (empty prefix).
     pub trie: Vec<TrieNode>,
-    /// Per trie node: its first child whose [`TrieNode::text_tail`] is [`NOT_TEXT`]
+    /// Per trie node: when the node's prefix is safe text (possibly ending inside a
+    /// character) and every token below continues it with safe text only
+    /// ([`crate::automaton::text`]), the most characters such a continuation starts (at
+    /// most 254); otherwise [`NOT_TEXT`].
+    pub text_tail: Vec<u8>,
+    /// Per trie node: [`Phase::index`] of its prefix's end when the prefix is safe text,
+    /// else [`NOT_TEXT`].
+    pub text_phase: Vec<u8>,
+    /// Per trie node: the bytes that occur strictly below it
+    /// ([`crate::automaton::runs::ByteClass`]).
+    pub below: Vec<ByteClass>,
+    /// Per trie node: the most bytes a token below adds to its prefix (at most 255).
+    pub height: Vec<u8>,
+    /// Per trie node: its first child whose [`Self::text_tail`] is [`NOT_TEXT`]
     /// (`u32::MAX` if none); with [`Self::odd_next`], the children a walk in a state that
     /// takes any text must visit.
     pub odd_child: Vec<u32>,
-    /// Per trie node: its next sibling whose [`TrieNode::text_tail`] is [`NOT_TEXT`].
+    /// Per trie node: its next sibling whose [`Self::text_tail`] is [`NOT_TEXT`].
     pub odd_next: Vec<u32>,
     /// Per trie node: its first child below which some token is neither safe text nor
     /// stops at a control byte (see `quiet_nodes`); with [`Self::live_next`], the children
@@ -38,12 +51,18 @@ pub(crate) struct VocabIndex {
     /// Per sorted position: the characters the token starts when it is safe text from a
     /// character boundary (at most 254), else [`NOT_TEXT`].
     pub text_chars: Vec<u8>,
-    /// Sorted positions grouped by [`Self::text_chars`]: group `k` is
-    /// `by_chars[chars_start[k]..chars_start[k + 1]]` (group 255: tokens that are not text).
-    by_chars: Vec<u32>,
-    chars_start: Vec<u32>,
-    /// [`Self::text_bits_up_to`] computed so far, by character count.
-    text_bits_up_to: parking_lot::Mutex<crate::fxhash::FxHashMap<u8, Bits>>,
+    /// Sorted positions grouped by [`Self::text_chars`] (group 255: tokens that are not
+    /// text), with [`Self::text_bits_up_to`] computed so far.
+    by_chars: Grouped,
+    /// Per trie node: its parent (the root's is 0), its last byte and its depth (at most
+    /// 255), in flat arrays for passes over every node.
+    pub parent: Vec<u32>,
+    pub byte: Vec<u8>,
+    pub depth: Vec<u8>,
+    /// Per sorted position: the trie node of the token.
+    pub node_of: Vec<u32>,
+    /// [`super::class_index::ClassIndex`] built so far, by byte class and dead bytes.
+    pub(crate) class_indexes: super::class_index::Cache,
     /// Every text token, as a bitmask over ids.
     pub text_bits: Vec<u32>,
 }
@@ -51,25 +70,14 @@ pub(crate) struct VocabIndex {
 /// A bitmask over token ids, shared.
 pub(crate) type Bits = std::sync::Arc<Vec<u32>>;
 
-/// [`TrieNode::text_tail`] of a subtree with some byte that is not plain text.
+/// [`VocabIndex::text_tail`] of a subtree with some byte that is not plain text.
 pub(crate) const NOT_TEXT: u8 = 255;
 
-/// One trie node: the prefix of its path, and what the token walk reads of its subtree (kept
-/// together: a walk reads them all for each child it meets).
-#[derive(Debug, Clone, Copy, Default)]
+/// One trie node: the prefix of its path.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct TrieNode {
     /// Last byte of the prefix.
     pub byte: u8,
-    /// When the prefix is safe text (possibly ending inside a character) and every token
-    /// below continues it with safe text only ([`crate::automaton::text`]), the most
-    /// characters such a continuation starts (at most 254); otherwise [`NOT_TEXT`].
-    pub text_tail: u8,
-    /// [`Phase::index`] of the prefix's end when the prefix is safe text, else [`NOT_TEXT`].
-    pub text_phase: u8,
-    /// The most bytes a token below adds to the prefix (at most 255).
-    pub height: u8,
-    /// The bytes that occur strictly below ([`ByteClass`] in two halves; [`Self::below`]).
-    below: [u64; 2],
     /// First child, or `u32::MAX`.
     pub first_child: u32,
     /// Next sibling (children are in byte order), or `u32::MAX`.
@@ -81,16 +89,9 @@ pub(crate) struct TrieNode {
     pub hi: u32,
 }
 
-impl TrieNode {
-    /// The bytes that occur strictly below the node.
-    #[inline]
-    pub fn below(&self) -> ByteClass {
-        self.below[0] as ByteClass | (self.below[1] as ByteClass) << 64
-    }
-}
-
-/// [`TrieNode::text_tail`] and [`TrieNode::text_phase`] of every node. Children are created after their parents, so
-/// phases flow forward and subtree facts flow backward through the node order.
+/// [`VocabIndex::text_tail`] and [`VocabIndex::text_phase`] of every node. Children are
+/// created after their parents, so phases flow forward and subtree facts flow backward
+/// through the node order.
 fn text_tails(trie: &[TrieNode]) -> (Vec<u8>, Vec<u8>) {
     let n = trie.len();
     let mut phase: Vec<Option<Phase>> = vec![None; n];
@@ -134,7 +135,29 @@ fn text_tails(trie: &[TrieNode]) -> (Vec<u8>, Vec<u8>) {
     (tails, phases)
 }
 
-/// [`TrieNode::below`] and [`TrieNode::height`] of every node, children before parents.
+/// [`VocabIndex::parent`], [`VocabIndex::byte`], [`VocabIndex::depth`] and
+/// [`VocabIndex::node_of`].
+fn flat(trie: &[TrieNode], tokens: usize) -> (Vec<u32>, Vec<u8>, Vec<u8>, Vec<u32>) {
+    let n = trie.len();
+    let mut parent = vec![0u32; n];
+    let mut depth = vec![0u8; n];
+    let mut node_of = vec![0u32; tokens];
+    for p in 0..n {
+        let mut c = trie[p].first_child;
+        while c != u32::MAX {
+            parent[c as usize] = p as u32;
+            depth[c as usize] = depth[p].saturating_add(1);
+            c = trie[c as usize].next_sibling;
+        }
+        for t in trie[p].lo..trie[p].here_end {
+            node_of[t as usize] = p as u32;
+        }
+    }
+    let byte = trie.iter().map(|t| t.byte).collect();
+    (parent, byte, depth, node_of)
+}
+
+/// [`VocabIndex::below`] and [`VocabIndex::height`] of every node, children before parents.
 fn below_and_height(trie: &[TrieNode]) -> (Vec<ByteClass>, Vec<u8>) {
     let n = trie.len();
     let mut below: Vec<ByteClass> = vec![0; n];
@@ -169,23 +192,88 @@ fn text_chars(tok: &[u8]) -> u8 {
     }
 }
 
-/// Sorted positions grouped by character count (counting sort), and where each group
-/// starts (257 entries: the end of group `k` is entry `k + 1`).
-fn group_by_chars(chars: &[u8]) -> (Vec<u32>, Vec<u32>) {
-    let mut start = vec![0u32; 257];
-    for &k in chars {
-        start[k as usize + 1] += 1;
+/// Sorted positions grouped by a small key (a count), and the bitmasks over ids of the
+/// positions with key at most `n`, computed once per `n`.
+#[derive(Debug, Default)]
+pub(crate) struct Grouped {
+    /// Positions by key: group `k` is `by[start[k]..start[k + 1]]`.
+    by: Vec<u32>,
+    start: Vec<u32>,
+    known: parking_lot::Mutex<crate::fxhash::FxHashMap<u8, Bits>>,
+}
+
+impl Grouped {
+    /// Groups the positions `0..keys.len()` by their key (counting sort).
+    pub fn new(keys: &[u8]) -> Grouped {
+        Self::of(keys.iter().enumerate().map(|(p, &k)| (p as u32, k)))
     }
-    for k in 1..257 {
-        start[k] += start[k - 1];
+
+    /// Groups the given (position, key) pairs.
+    pub fn of(items: impl Iterator<Item = (u32, u8)> + Clone) -> Grouped {
+        let mut start = vec![0u32; 257];
+        for (_, k) in items.clone() {
+            start[k as usize + 1] += 1;
+        }
+        for k in 1..257 {
+            start[k] += start[k - 1];
+        }
+        let mut next = start.clone();
+        let mut by = vec![0u32; start[256] as usize];
+        for (p, k) in items {
+            by[next[k as usize] as usize] = p;
+            next[k as usize] += 1;
+        }
+        Grouped {
+            by,
+            start,
+            known: Default::default(),
+        }
     }
-    let mut next = start.clone();
-    let mut by = vec![0u32; chars.len()];
-    for (p, &k) in chars.iter().enumerate() {
-        by[next[k as usize] as usize] = p as u32;
-        next[k as usize] += 1;
+
+    /// The positions with key at most `n` as a bitmask over ids. `all`, when given, is the
+    /// mask of every grouped position. Starts from the known mask (or nothing, or `all`)
+    /// whose positions differ least and adds or clears the positions between.
+    pub fn up_to(&self, vocab: &VocabIndex, n: u8, all: Option<&Vec<u32>>) -> Bits {
+        // The positions with key at most `k` are `by[..end(k)]`.
+        let end = |k: u8| self.start[k as usize + 1] as usize;
+        let to = end(n);
+        let nearest = {
+            let known = self.known.lock();
+            if let Some(v) = known.get(&n) {
+                return v.clone();
+            }
+            known
+                .iter()
+                .min_by_key(|(k, _)| end(**k).abs_diff(to))
+                .map(|(k, v)| (*k, v.clone()))
+        };
+        let mut from: (usize, Option<Bits>) = (0, None);
+        let whole = all.map(|_| (self.by.len(), None));
+        for cand in [whole, nearest.map(|(k, v)| (end(k), Some(v)))]
+            .into_iter()
+            .flatten()
+        {
+            if cand.0.abs_diff(to) < from.0.abs_diff(to) {
+                from = cand;
+            }
+        }
+        let mut bits = match (from.1, all) {
+            (Some(v), _) => (*v).clone(),
+            (None, Some(all)) if from.0 > 0 => all.clone(),
+            _ => vec![0u32; vocab.words()],
+        };
+        for &p in &self.by[from.0.min(to)..from.0.max(to)] {
+            let id = vocab.ids[p as usize];
+            if from.0 < to {
+                bits[(id / 32) as usize] |= 1 << (id % 32);
+            } else {
+                bits[(id / 32) as usize] &= !(1 << (id % 32));
+            }
+        }
+        let v = std::sync::Arc::new(bits);
+        self.known.lock().insert(n, v.clone());
+        v
     }
-    (by, start)
 }
 
 /// Per node: whether every token below it is safe text or *stops at a control byte*: its
@@ -281,14 +369,21 @@ impl VocabIndex {
             pos_of,
             stop_ids,
             trie: Vec::new(),
+            text_tail: Vec::new(),
+            text_phase: Vec::new(),
+            below: Vec::new(),
+            height: Vec::new(),
             odd_child: Vec::new(),
             odd_next: Vec::new(),
             live_child: Vec::new(),
             live_next: Vec::new(),
             text_chars: Vec::new(),
-            by_chars: Vec::new(),
-            chars_start: Vec::new(),
-            text_bits_up_to: Default::default(),
+            by_chars: Grouped::default(),
+            parent: Vec::new(),
+            byte: Vec::new(),
+            depth: Vec::new(),
+            node_of: Vec::new(),
+            class_indexes: Default::default(),
             text_bits: Vec::new(),
         };
         let mut bits = vec![0u32; v.words()];
@@ -297,19 +392,14 @@ impl VocabIndex {
         }
         v.text_bits = bits;
         v.trie = v.build_trie();
-        let (tail, phase) = text_tails(&v.trie);
-        (v.odd_child, v.odd_next) = links(&v.trie, |c| tail[c] == NOT_TEXT);
-        let quiet = quiet_nodes(&v.trie, &phase);
+        (v.text_tail, v.text_phase) = text_tails(&v.trie);
+        (v.odd_child, v.odd_next) = links(&v.trie, |c| v.text_tail[c] == NOT_TEXT);
+        let quiet = quiet_nodes(&v.trie, &v.text_phase);
         (v.live_child, v.live_next) = links(&v.trie, |c| !quiet[c]);
         v.text_chars = (0..v.len()).map(|p| text_chars(v.tok(p))).collect();
-        (v.by_chars, v.chars_start) = group_by_chars(&v.text_chars);
-        let (below, height) = below_and_height(&v.trie);
-        for (i, node) in v.trie.iter_mut().enumerate() {
-            node.text_tail = tail[i];
-            node.text_phase = phase[i];
-            node.height = height[i];
-            node.below = [below[i] as u64, (below[i] >> 64) as u64];
-        }
+        v.by_chars = Grouped::new(&v.text_chars);
+        (v.parent, v.byte, v.depth, v.node_of) = flat(&v.trie, v.len());
+        (v.below, v.height) = below_and_height(&v.trie);
         v
     }
 
@@ -323,7 +413,6 @@ impl VocabIndex {
             lo: 0,
             here_end: 0,
             hi: n,
-            ..Default::default()
         }];
         // Path of node ids from the root; last_child[k] = last child created under path[k].
         let mut path: Vec<u32> = vec![0];
@@ -346,7 +435,6 @@ impl VocabIndex {
                     lo: p,
                     here_end: p,
                     hi: n,
-                    ..Default::default()
                 });
                 let parent = *path.last().unwrap_or(&0);
                 let lc = *last_child.last().unwrap_or(&NONE);
@@ -372,52 +460,9 @@ impl VocabIndex {
     }
 
     /// The tokens of safe text that start at most `n` characters ([`Self::text_chars`]), as
-    /// a bitmask over ids; computed once per `n`, from the nearest count computed before
-    /// (or from nothing, or from every text token) by adding or clearing the groups between.
+    /// a bitmask over ids; computed once per `n`.
     pub fn text_bits_up_to(&self, n: u8) -> Bits {
-        // The tokens of at most `k` characters are `by_chars[..end(k)]`; start from the mask
-        // whose prefix of `by_chars` is nearest (nothing is the prefix 0, every text token
-        // the whole list) and add or clear the tokens between.
-        let end = |k: u8| self.chars_start[k as usize + 1] as usize;
-        let to = end(n);
-        let nearest = {
-            let known = self.text_bits_up_to.lock();
-            if let Some(v) = known.get(&n) {
-                return v.clone();
-            }
-            known
-                .iter()
-                .min_by_key(|(k, _)| end(**k).abs_diff(to))
-                .map(|(k, v)| (*k, v.clone()))
-        };
-        let mut from: (usize, Option<Bits>) = (0, None);
-        for cand in [
-            Some((self.len(), None)),
-            nearest.map(|(k, v)| (end(k), Some(v))),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if cand.0.abs_diff(to) < from.0.abs_diff(to) {
-                from = cand;
-            }
-        }
-        let mut bits = match from {
-            (_, Some(v)) => (*v).clone(),
-            (0, None) => vec![0u32; self.words()],
-            (_, None) => self.text_bits.clone(),
-        };
-        for &p in &self.by_chars[from.0.min(to)..from.0.max(to)] {
-            let id = self.ids[p as usize];
-            if from.0 < to {
-                bits[(id / 32) as usize] |= 1 << (id % 32);
-            } else {
-                bits[(id / 32) as usize] &= !(1 << (id % 32));
-            }
-        }
-        let v = std::sync::Arc::new(bits);
-        self.text_bits_up_to.lock().insert(n, v.clone());
-        v
+        self.by_chars.up_to(self, n, Some(&self.text_bits))
     }
 
     /// Number of text tokens.
