@@ -193,7 +193,7 @@ impl Grammar {
                 rules.len()
             )));
         }
-        let mut names = std::collections::HashSet::new();
+        let mut names = crate::fxhash::FxHashSet::default();
         for r in &rules {
             if r.name.is_empty() {
                 return Err(Error::syntax("rule with an empty name"));
@@ -259,6 +259,11 @@ impl Grammar {
     }
 
     /// The rules, indexed by [`RuleId`].
+    /// The rules and the root, taken apart.
+    pub(crate) fn into_parts(self) -> (Vec<Rule>, RuleId) {
+        (self.rules, self.root)
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }

@@ -102,13 +102,14 @@ impl Builder {
         Expr::Ref(RuleId(self.rules.len() as u32 - 1))
     }
 
-    /// Copies `g`'s rules in with names prefixed by `prefix_`; returns a reference to its root.
-    fn embed(&mut self, g: &Grammar, prefix: &str) -> Expr {
+    /// Moves `g`'s rules in with names prefixed by `prefix_`; returns a reference to its root.
+    fn embed(&mut self, g: Grammar, prefix: &str) -> Expr {
         let base = self.rules.len() as u32;
-        for r in g.rules() {
-            let mut body = r.body.clone();
+        let (rules, root) = g.into_parts();
+        for r in rules {
+            let mut body = r.body;
             shift(&mut body, base);
-            let lookahead = r.lookahead.clone().map(|mut la| {
+            let lookahead = r.lookahead.map(|mut la| {
                 shift(&mut la, base);
                 la
             });
@@ -118,7 +119,7 @@ impl Builder {
                 lookahead,
             });
         }
-        Expr::Ref(RuleId(g.root().0 + base))
+        Expr::Ref(RuleId(root.0 + base))
     }
 
     /// The expression of `f`; `ends` are the end strings of the innermost enclosing tag.
@@ -135,7 +136,7 @@ impl Builder {
                     )
                 })?;
                 let p = self.fresh("schema");
-                self.embed(&g, &p)
+                self.embed(g, &p)
             }
             Format::Ebnf(src) => {
                 let g = Grammar::from_ebnf(src, "root").map_err(|e| {
@@ -145,7 +146,7 @@ impl Builder {
                     )
                 })?;
                 let p = self.fresh("grammar");
-                self.embed(&g, &p)
+                self.embed(g, &p)
             }
             Format::Regex(pattern) => {
                 regex_to_expr(pattern, RegexOptions::default()).map_err(|e| {
