@@ -187,7 +187,11 @@ impl Automata {
     /// threads.
     pub fn build_with(g: &Grammar, threads: usize) -> Result<Automata> {
         match outline::outline_delimited_loops(g) {
-            Some((g2, keep)) => {
+            Some((g2, mut keep)) => {
+                // Outlining appends rules: the original indices stay.
+                for (i, k) in keep.iter_mut().enumerate().take(g.rules().len()) {
+                    *k |= g.is_apart(RuleId(i as u32));
+                }
                 let mut b = Builder::new(&g2)?;
                 b.keep = keep;
                 // Estimates were made with the outlined rules counted as inlinable.
@@ -197,7 +201,20 @@ impl Automata {
                 }
                 b.run(threads)
             }
-            None => Builder::new(g)?.run(threads),
+            None => {
+                let mut b = Builder::new(g)?;
+                let keep: Vec<bool> = (0..g.rules().len())
+                    .map(|i| g.is_apart(RuleId(i as u32)))
+                    .collect();
+                if keep.contains(&true) {
+                    b.keep = keep;
+                    b.est.iter_mut().for_each(|e| *e = u64::MAX);
+                    for i in 0..g.rules().len() {
+                        b.estimate_rule(i, 0);
+                    }
+                }
+                b.run(threads)
+            }
         }
     }
 
@@ -1565,6 +1582,21 @@ x ::= "{" [a-z]{1,20} "}""#,
         let (d, f) = (&a.rules[0], a.facts(0));
         assert_eq!(f.ascii_longest(d, d.start), 255);
         assert_eq!(f.ascii_longest(d, d.next(d.start, b'7')), 255);
+    }
+
+    #[test]
+    fn rules_marked_apart_keep_their_own_automaton() {
+        let g = Grammar::from_ebnf(
+            r#"root ::= text "<x>" text
+text ::= [a-z]*"#,
+            "root",
+        )
+        .unwrap();
+        assert_eq!(Automata::build(&g).unwrap().rules.len(), 1);
+        let text = g.rule_id("text").unwrap();
+        let a = Automata::build(&g.with_apart(vec![text])).unwrap();
+        assert_eq!(a.rules.len(), 2);
+        assert!(a.rules.iter().any(|d| d.name == "text"));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! prefix-sharing walk over the sorted candidates. Stop tokens are allowed exactly where the
 //! root can end.
 
+use crate::automaton::runs::{ByteClass, class_bit};
 use crate::automaton::{Automata, ByteSet, DEAD, KRule};
 use crate::parser::Parser;
 
@@ -298,6 +299,8 @@ pub(crate) fn classify(
     parent: Parent,
 ) -> StateMask {
     let mut w = TrieWalk::new(a, vocab, parent, false);
+    // The first bytes of the last thread list walked ([`TrieWalk::first_bytes`]).
+    let mut first: Option<(Vec<Thread>, Option<ByteClass>)> = None;
     for (node, ended, escaped) in &base.handoffs {
         // Each ended thread continues in the caller's frame, or dies where nothing may
         // follow, or leaves for an unknown context on the bytes that may follow the rule.
@@ -317,6 +320,23 @@ pub(crate) fn classify(
         }
         if w.arena.is_empty() && esc == ByteSet::default() {
             continue;
+        }
+        if !*escaped && esc == ByteSet::default() {
+            // No child of the node that the continued threads can take: the walk would
+            // find every child dead (a rule ending anywhere in free text, continued by a
+            // trigger's first byte).
+            if first
+                .as_ref()
+                .is_none_or(|(threads, _)| *threads != w.arena)
+            {
+                let bytes = w.first_bytes();
+                first = Some((w.arena.clone(), bytes));
+            }
+            if let Some((_, Some(bytes))) = &first
+                && vocab.child_bytes[*node as usize] & bytes == 0
+            {
+                continue;
+            }
         }
         w.extra_esc = esc;
         let n = w.arena.len();
@@ -637,6 +657,26 @@ impl<'a> TrieWalk<'a> {
             }
         }
         esc
+    }
+
+    /// The bytes the threads of the arena can take first, after their closure, as a
+    /// [`ByteClass`]; `None` when the closure could leave for an unknown context. The arena
+    /// is left as it was.
+    fn first_bytes(&mut self) -> Option<ByteClass> {
+        let n = self.arena.len();
+        let esc = self.close(0);
+        let mut m: ByteClass = 0;
+        for t in &self.arena {
+            let (r, st) = t.top();
+            let d = &self.a.rules[r as usize];
+            for b in 0..=255u8 {
+                if d.next(st, b) != DEAD {
+                    m |= class_bit(b);
+                }
+            }
+        }
+        self.arena.truncate(n);
+        (esc == ByteSet::default()).then_some(m)
     }
 
     /// A thread whose closure adds nothing: no call and no end at its state; or, in a base

@@ -35,6 +35,8 @@ pub(crate) struct VocabIndex {
     pub below: Vec<ByteClass>,
     /// Per trie node: the most bytes a token below adds to its prefix (at most 255).
     pub height: Vec<u8>,
+    /// Per trie node: the last bytes of its children ([`ByteClass`]).
+    pub child_bytes: Vec<ByteClass>,
     /// Per trie node: its first child whose [`Self::text_tail`] is [`NOT_TEXT`]
     /// (`u32::MAX` if none); with [`Self::odd_next`], the children a walk in a state that
     /// takes any text must visit.
@@ -373,6 +375,7 @@ impl VocabIndex {
             text_phase: Vec::new(),
             below: Vec::new(),
             height: Vec::new(),
+            child_bytes: Vec::new(),
             odd_child: Vec::new(),
             odd_next: Vec::new(),
             live_child: Vec::new(),
@@ -400,6 +403,17 @@ impl VocabIndex {
         v.by_chars = Grouped::new(&v.text_chars);
         (v.parent, v.byte, v.depth, v.node_of) = flat(&v.trie, v.len());
         (v.below, v.height) = below_and_height(&v.trie);
+        v.child_bytes = (0..v.trie.len())
+            .map(|p| {
+                let mut m: ByteClass = 0;
+                let mut c = v.trie[p].first_child;
+                while c != u32::MAX {
+                    m |= class_bit(v.trie[c as usize].byte);
+                    c = v.trie[c as usize].next_sibling;
+                }
+                m
+            })
+            .collect();
         v
     }
 

@@ -180,6 +180,9 @@ pub struct Rule {
 pub struct Grammar {
     rules: Vec<Rule>,
     root: RuleId,
+    /// Rules the compiler keeps as automata of their own rather than inlining them (a
+    /// hint; see [`Grammar::with_apart`]).
+    apart: Vec<RuleId>,
 }
 
 impl Grammar {
@@ -218,7 +221,11 @@ impl Grammar {
                 )));
             }
         }
-        Ok(Grammar { rules, root })
+        Ok(Grammar {
+            rules,
+            root,
+            apart: Vec::new(),
+        })
     }
 
     /// Parses XGrammar's EBNF dialect (a superset of GBNF). `root_rule` names the start rule.
@@ -259,9 +266,26 @@ impl Grammar {
     }
 
     /// The rules, indexed by [`RuleId`].
-    /// The rules and the root, taken apart.
+    /// The rules and the root, taken apart (without the hints of [`Self::with_apart`]).
     pub(crate) fn into_parts(self) -> (Vec<Rule>, RuleId) {
         (self.rules, self.root)
+    }
+
+    /// The same grammar with `ids` kept as automata of their own when compiled: rules that
+    /// reference no other rule and recur unchanged across grammars (the free text of
+    /// `triggered_tags`), whose token classes the compiler then shares between grammars.
+    /// The language does not change.
+    pub(crate) fn with_apart(mut self, ids: Vec<RuleId>) -> Grammar {
+        self.apart = ids
+            .into_iter()
+            .filter(|&r| r.index() < self.rules.len() && r != self.root)
+            .collect();
+        self
+    }
+
+    /// Whether rule `r` is to be kept apart ([`Self::with_apart`]).
+    pub(crate) fn is_apart(&self, r: RuleId) -> bool {
+        self.apart.contains(&r)
     }
 
     pub fn rules(&self) -> &[Rule] {

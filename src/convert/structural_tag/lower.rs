@@ -43,10 +43,11 @@ pub(crate) fn lower(f: &Format) -> Result<Grammar> {
         }],
         next: 0,
         schemas: convert_schemas(f),
+        apart: Vec::new(),
     };
     let body = b.format(f, &[], "format")?;
     b.rules[0].body = body;
-    Grammar::new(b.rules, RuleId(0))
+    Grammar::new(b.rules, RuleId(0)).map(|g| g.with_apart(b.apart))
 }
 
 struct Builder {
@@ -55,6 +56,8 @@ struct Builder {
     next: usize,
     /// JSON Schema formats converted ahead of the walk, by the format's address.
     schemas: HashMap<usize, Result<Grammar>>,
+    /// Rules to keep as automata of their own ([`Grammar::with_apart`]).
+    apart: Vec<RuleId>,
 }
 
 /// The JSON Schema formats in `f`, converted: on several threads when there are many (a
@@ -306,6 +309,11 @@ impl Builder {
         let text = avoid_expr(&avoid)?;
         let text_name = self.fresh("text");
         let text = self.add_rule(text_name, text);
+        if let Expr::Ref(r) = text {
+            // The same triggers give the same text in every grammar: its token classes are
+            // shared when it is an automaton of its own.
+            self.apart.push(r);
+        }
         let mut dispatch = Vec::with_capacity(triggers.len());
         for (k, g) in groups.into_iter().enumerate() {
             let name = self.fresh("dispatch");
