@@ -434,3 +434,45 @@ impl GrammarCompiler {
         c.bytes = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::{TokenizerInfo, VocabType};
+
+    fn tag(tools: &[&str]) -> String {
+        let tags: Vec<String> = tools
+            .iter()
+            .map(|t| {
+                format!(
+                    r#"{{"type": "tag", "begin": "<tool_call>{t}:", "end": "</tool_call>",
+                    "content": {{"type": "json_schema", "json_schema": {{"type": "object"}}}}}}"#
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"type": "structural_tag", "format": {{"type": "triggered_tags",
+            "triggers": ["<tool_call>"], "tags": [{}]}}}}"#,
+            tags.join(",")
+        )
+    }
+
+    #[test]
+    fn free_text_of_triggered_tags_is_shared_between_grammars() {
+        let words: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        let tok = TokenizerInfo::from_vocab(&words, VocabType::Raw, &Default::default()).unwrap();
+        let c = GrammarCompiler::new(Arc::new(tok), CompilerOptions::default());
+        let a = c.compile_structural_tag(&tag(&["a", "b"])).unwrap();
+        let b = c.compile_structural_tag(&tag(&["c"])).unwrap();
+        let text = |g: &CompiledGrammar| {
+            let i = g
+                .automata
+                .rules
+                .iter()
+                .position(|d| d.name.starts_with("text"))
+                .expect("free text kept apart");
+            g.shared_entries[i].clone().expect("shared")
+        };
+        assert!(Arc::ptr_eq(&text(&a), &text(&b)));
+    }
+}
