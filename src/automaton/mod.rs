@@ -186,35 +186,23 @@ impl Automata {
     /// Compiles a grammar into automata, determinizing large ones on up to `threads`
     /// threads.
     pub fn build_with(g: &Grammar, threads: usize) -> Result<Automata> {
+        // Rules kept as automata of their own: those marked apart, and the loops outlining
+        // adds (appended, so the original indices stay).
+        let apart = |n: usize| -> Vec<bool> {
+            (0..n)
+                .map(|i| i < g.rules().len() && g.is_apart(RuleId(i as u32)))
+                .collect()
+        };
         match outline::outline_delimited_loops(g) {
-            Some((g2, mut keep)) => {
-                // Outlining appends rules: the original indices stay.
-                for (i, k) in keep.iter_mut().enumerate().take(g.rules().len()) {
-                    *k |= g.is_apart(RuleId(i as u32));
-                }
-                let mut b = Builder::new(&g2)?;
-                b.keep = keep;
-                // Estimates were made with the outlined rules counted as inlinable.
-                b.est.iter_mut().for_each(|e| *e = u64::MAX);
-                for i in 0..g2.rules().len() {
-                    b.estimate_rule(i, 0);
-                }
-                b.run(threads)
-            }
-            None => {
-                let mut b = Builder::new(g)?;
-                let keep: Vec<bool> = (0..g.rules().len())
-                    .map(|i| g.is_apart(RuleId(i as u32)))
+            Some((g2, keep)) => {
+                let keep = apart(keep.len())
+                    .iter()
+                    .zip(&keep)
+                    .map(|(a, k)| a | k)
                     .collect();
-                if keep.contains(&true) {
-                    b.keep = keep;
-                    b.est.iter_mut().for_each(|e| *e = u64::MAX);
-                    for i in 0..g.rules().len() {
-                        b.estimate_rule(i, 0);
-                    }
-                }
-                b.run(threads)
+                Builder::new(&g2, keep)?.run(threads)
             }
+            None => Builder::new(g, apart(g.rules().len()))?.run(threads),
         }
     }
 
@@ -379,7 +367,8 @@ struct Builder<'g> {
 }
 
 impl<'g> Builder<'g> {
-    fn new(g: &'g Grammar) -> Result<Self> {
+    /// A builder for `g`, keeping the rules of `keep` as automata of their own.
+    fn new(g: &'g Grammar, keep: Vec<bool>) -> Result<Self> {
         let n = g.rules().len();
         let recursive = find_recursive(g);
         let mut refcount = vec![0u32; n];
@@ -395,7 +384,7 @@ impl<'g> Builder<'g> {
             budget: MAX_NFA_STATES,
             current: g.root(),
             unfolding: false,
-            keep: Vec::new(),
+            keep,
             called: vec![false; n],
             closed: g.rules().iter().map(|r| !has_ref(&r.body)).collect(),
         };
