@@ -25,10 +25,12 @@ pub(crate) fn minimize<C: Ord + Copy>(d: &mut RuleDfa, calls: &mut Vec<Vec<(C, u
     callees.dedup();
     // Reachable states, numbered in breadth-first order from the start, with their edges
     // reversed: (target, (source, symbol)), all by breadth-first number.
-    let mut order: Vec<u32> = vec![d.start];
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    order.push(d.start);
     let mut index = vec![u32::MAX; n];
     index[d.start as usize] = 0;
-    let mut reversed: Vec<(u32, (u32, u32))> = Vec::new();
+    // Most states have one or two edges.
+    let mut reversed: Vec<(u32, (u32, u32))> = Vec::with_capacity(2 * n);
     let mut k = 0;
     while k < order.len() {
         let s = order[k] as usize;
@@ -111,7 +113,7 @@ pub(crate) fn minimize<C: Ord + Copy>(d: &mut RuleDfa, calls: &mut Vec<Vec<(C, u
     }
     // Blocks renumbered in the order their first state was reached.
     let mut new_id = vec![u32::MAX; p.blocks.len()];
-    let mut reps: Vec<u32> = Vec::new();
+    let mut reps: Vec<u32> = Vec::with_capacity(p.blocks.len());
     for (&b, &s) in p.block_of.iter().zip(&order) {
         let b = b as usize;
         if new_id[b] == u32::MAX {
