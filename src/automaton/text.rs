@@ -385,12 +385,17 @@ pub(crate) fn ascii_longest(
     value.into_iter().collect()
 }
 
+/// Whether `st` takes some control byte (below 0x20).
+fn takes_control(d: &RuleDfa, st: u32) -> bool {
+    (0..0x20).any(|b| d.next(st, b) != DEAD)
+}
+
 /// Whether every state that safe text leads `s` to (`s` included, and the states inside a
 /// character) has no call and no end, and takes no control byte (below 0x20); `false` as
 /// well when some safe character is not taken on the way or the states are more than
 /// `limit`. On success, those states (each has the property too).
 pub(crate) fn closed_text(d: &RuleDfa, tc: &TextClasses, s: u32, limit: usize) -> Option<Vec<u32>> {
-    let fits = |st: u32| d.plain[st as usize] && (0..0x20).all(|b| d.next(st, b) == DEAD);
+    let fits = |st: u32| d.plain[st as usize] && !takes_control(d, st);
     let mut seen: crate::fxhash::FxHashSet<u32> = Default::default();
     let mut stack = vec![s];
     seen.insert(s);
@@ -444,10 +449,7 @@ pub(crate) fn counts_only(
         }
         levels.push(next);
     }
-    let no_control = levels
-        .iter()
-        .flatten()
-        .all(|&st| (0..0x20).all(|b| d.next(st, b) == DEAD));
+    let no_control = levels.iter().flatten().all(|&st| !takes_control(d, st));
     // After `depth` characters, no safe character may begin.
     let last = levels.pop()?;
     let dead = last.iter().all(|&st| {

@@ -72,7 +72,8 @@ impl ClassIndex {
         // A child of such a node is visited when some token below must be walked: below a
         // class child, when the child itself has such children; at the first byte outside
         // the class, unless that byte is dead. Children come before parents in reverse, and
-        // each is put at the front of its parent's list (the order does not matter).
+        // each is put at the front of its parent's list: siblings are met from the last, so
+        // every list ends up in byte order, as the trie's own.
         let mut head = vec![u32::MAX; n];
         let mut next: Vec<(u32, u32)> = Vec::new();
         for i in (1..n).rev() {
@@ -192,8 +193,11 @@ mod tests {
         let mut stack = vec![0u32];
         while let Some(n) = stack.pop() {
             let mut c = ix.first(&v, n);
+            let mut last: Option<u8> = None;
             while c != u32::MAX {
                 let node = v.trie[c as usize];
+                assert!(last < Some(node.byte), "links in byte order");
+                last = Some(node.byte);
                 let below: Vec<&[u8]> = (node.lo..node.hi).map(|p| v.tok(p as usize)).collect();
                 assert!(below.iter().any(|t| must(t)), "{below:?}");
                 reached.extend(&below[..(node.here_end - node.lo) as usize]);

@@ -13,7 +13,7 @@
 //! prefix-sharing walk over the sorted candidates. Stop tokens are allowed exactly where the
 //! root can end.
 
-use crate::automaton::runs::{ByteClass, class_bit};
+use crate::automaton::runs::{ByteClass, Run, class_bit};
 use crate::automaton::{Automata, ByteSet, DEAD, KRule};
 use crate::parser::Parser;
 
@@ -219,11 +219,6 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
         (None, None) => Only::All,
     };
     w.node(0, 0, 1, false, true);
-    if matches!(w.only, Only::Class(_)) {
-        // Its links list children out of byte order.
-        merge_ranges(&mut w.accepted);
-        merge_ranges(&mut w.uncertain);
-    }
     // The tokens decided by the vocabulary alone.
     let known = match (counted, &runs) {
         (Some(_), _) => Some(vocab.text_bits_up_to(depth.min(254))),
@@ -508,8 +503,8 @@ impl Thread {
 struct Seen {
     st: u32,
     safe: Option<u8>,
-    excl: Option<(crate::automaton::runs::ByteClass, u8)>,
-    run: Option<crate::automaton::runs::Run>,
+    excl: Option<(ByteClass, u8)>,
+    run: Option<Run>,
 }
 
 impl Seen {
