@@ -154,6 +154,16 @@ name ::= [A-Z] [a-z]*"#,
             "hex": {"type": "string", "pattern": "^[0-9a-f]{6,40}$"}},
             "required": ["id", "host", "hex"]}"#,
     ),
+    // Short runs and loops over broad classes, read from the class index too: a chain of
+    // 12 before a loop, a chain of 3 over printable ASCII, an email's parts.
+    (
+        "schema:class_short",
+        r#"{"type": "object", "properties": {
+            "s": {"type": "string", "pattern": "^[ -!#-\\[\\]-}]+$", "minLength": 12},
+            "c": {"type": "string", "pattern": "^[ -~]{3}$"},
+            "e": {"type": "string", "format": "email"}},
+            "required": ["s", "c", "e"]}"#,
+    ),
     (
         "class_chain",
         r#"root ::= [a-z0-9.-]{4,40} ("!" | "?" [ -~]{0,9})"#,

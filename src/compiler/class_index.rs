@@ -6,21 +6,22 @@
 //! bytes outside `C` that none of those states takes (`D`, the dead bytes) reject a token
 //! wherever they stand. For such a state the vocabulary splits by the token alone:
 //!
-//! - tokens made only of `C` bytes are accepted exactly when they are short enough: one
-//!   bitmask per length bound, read from the tokens grouped by length;
+//! - tokens made only of `C` bytes are accepted exactly when they are short enough: their
+//!   bitmask and the vocabulary's tokens by length decide;
 //! - tokens whose first byte outside `C` is in `D` are rejected;
 //! - the other tokens (a `"` that ends the string, a `\` that starts an escape) are walked.
 //!
-//! [`ClassIndex`] holds, per (`C`, `D`), the length groups and the trie links to the
-//! subtrees that hold tokens of the third kind, so that the walk visits only those. It is
-//! built once per vocabulary and (`C`, `D`), from two passes over the flat node arrays.
+//! [`ClassIndex`] holds, per (`C`, `D`), the tokens of the first kind and the trie links to
+//! the subtrees that hold tokens of the third kind, so that the walk visits only those. It
+//! is built once per vocabulary and (`C`, `D`), from the vocabulary's lists of tokens and
+//! trie nodes by byte: its cost follows the bytes outside `C`, not the size of the trie.
 
 use std::sync::Arc;
 
 use crate::automaton::ByteSet;
 use crate::fxhash::FxHashMap;
 
-use super::vocab::{Bits, Grouped, VocabIndex};
+use super::vocab::{Bits, VocabIndex};
 
 /// Indexes kept per vocabulary; when this many are kept, the cache starts over.
 const MAX_KEPT: usize = 64;
@@ -31,8 +32,8 @@ pub(crate) type Cache = parking_lot::Mutex<FxHashMap<(ByteSet, ByteSet), Arc<Cla
 /// The tokens of one byte class and the links to the subtrees a walk must visit.
 #[derive(Debug)]
 pub(crate) struct ClassIndex {
-    /// Positions of the tokens made only of `C` bytes, grouped by length (at most 255).
-    by_len: Grouped,
+    /// The tokens made only of `C` bytes, as a bitmask over ids.
+    bits: Vec<u32>,
     /// Per node whose path is made of `C` bytes and below which some token must be walked,
     /// by node: the first such child (`u32::MAX` when none, kept for the root).
     first: Vec<(u32, u32)>,
@@ -60,63 +61,95 @@ impl ClassIndex {
         cache.entry((class, dead)).or_insert(ix).clone()
     }
 
+    /// Builds the index from the nodes that leave the class, not from every node: each
+    /// node whose byte is neither in the class nor dead is linked when its path up to it is
+    /// made of class bytes, and so are its ancestors. For a broad class those nodes are a
+    /// small part of the trie.
     fn build(vocab: &VocabIndex, class: &ByteSet, dead: &ByteSet) -> ClassIndex {
-        let n = vocab.trie.len();
+        const INSIDE: u8 = 1;
+        const OUTSIDE: u8 = 2;
+        const LINKED: u8 = 4;
         let in_class: [bool; 256] = std::array::from_fn(|b| class.contains(b as u8));
-        // Nodes whose path is made of class bytes (parents come before their children).
-        let mut inside = vec![false; n];
-        inside[0] = true;
-        for i in 1..n {
-            inside[i] = in_class[vocab.byte[i] as usize] && inside[vocab.parent[i] as usize];
-        }
-        // A child of such a node is visited when some token below must be walked: below a
-        // class child, when the child itself has such children; at the first byte outside
-        // the class, unless that byte is dead. Children come before parents in reverse, and
-        // each is put at the front of its parent's list: siblings are met from the last, so
-        // every list ends up in byte order, as the trie's own.
-        let mut head = vec![u32::MAX; n];
-        let mut next: Vec<(u32, u32)> = Vec::new();
-        for i in (1..n).rev() {
-            let p = vocab.parent[i] as usize;
-            if !inside[p] {
+        let (parent, byte) = (&vocab.parent, &vocab.byte);
+        // Per node, as far as found: whether its path is made of class bytes, and whether
+        // it is linked.
+        let mut status = vec![0u8; vocab.trie.len()];
+        status[0] = INSIDE;
+        let mut path: Vec<u32> = Vec::new();
+        let mut inside = |status: &mut [u8], x: u32| -> bool {
+            let mut y = x;
+            while status[y as usize] & (INSIDE | OUTSIDE) == 0 {
+                path.push(y);
+                y = parent[y as usize];
+            }
+            let mut ok = status[y as usize] & INSIDE != 0;
+            for &z in path.iter().rev() {
+                ok = ok && in_class[byte[z as usize] as usize];
+                status[z as usize] |= if ok { INSIDE } else { OUTSIDE };
+            }
+            path.clear();
+            ok
+        };
+        // The bytes outside the class, each with its nodes, except that with no high byte
+        // in the class, the high bytes that leave it follow a class byte or start the
+        // token: those nodes are listed apart.
+        let no_high = (0x80..=0xffu8).all(|b| !in_class[b as usize]);
+        let outside = (0..=255u8).filter(|&b| !(in_class[b as usize] || no_high && b >= 0x80));
+        let leaving = (outside.clone().flat_map(|b| vocab.nodes_with(b)))
+            .chain(vocab.high_starts.iter().filter(|_| no_high))
+            .filter(|&&c| !dead.contains(byte[c as usize]));
+        let mut linked: Vec<u32> = Vec::new();
+        for &c in leaving {
+            let mut x = parent[c as usize];
+            if !inside(&mut status, x) {
                 continue;
             }
-            let visit = if inside[i] {
-                head[i] != u32::MAX
-            } else {
-                !dead.contains(vocab.byte[i])
-            };
-            if visit {
-                next.push((i as u32, head[p]));
-                head[p] = i as u32;
+            linked.push(c);
+            while x != 0 && status[x as usize] & LINKED == 0 {
+                status[x as usize] |= LINKED;
+                linked.push(x);
+                x = parent[x as usize];
             }
         }
+        // Siblings in byte order are in node order (the trie is numbered depth first).
+        linked.sort_unstable_by_key(|&c| (parent[c as usize], c));
+        let mut first: Vec<(u32, u32)> = Vec::new();
+        let mut next: Vec<(u32, u32)> = Vec::with_capacity(linked.len());
+        for (i, &c) in linked.iter().enumerate() {
+            let p = parent[c as usize];
+            if i == 0 || parent[linked[i - 1] as usize] != p {
+                first.push((p, c));
+            }
+            let after = linked
+                .get(i + 1)
+                .filter(|&&d| parent[d as usize] == p)
+                .map_or(u32::MAX, |&d| d);
+            next.push((c, after));
+        }
         next.sort_unstable();
-        let mut first: Vec<(u32, u32)> = head
-            .iter()
-            .enumerate()
-            .filter(|&(i, &h)| h != u32::MAX && inside[i])
-            .map(|(i, &h)| (i as u32, h))
-            .collect();
         if first.first().is_none_or(|&(i, _)| i != 0) {
             first.insert(0, (0, u32::MAX));
         }
-        let tokens: Vec<(u32, u8)> = (0..vocab.len() as u32)
-            .filter_map(|p| {
-                let node = vocab.node_of[p as usize] as usize;
-                inside[node].then(|| (p, vocab.depth[node]))
-            })
-            .collect();
-        ClassIndex {
-            by_len: Grouped::of(tokens.iter().copied()),
-            first,
-            next,
+        // The tokens made of class bytes: every text token but those holding another byte.
+        let mut bits = vocab.text_bits.clone();
+        let others = (outside.flat_map(|b| vocab.ids_with(b)))
+            .chain(vocab.high_ids.iter().filter(|_| no_high));
+        for &id in others {
+            bits[(id / 32) as usize] &= !(1 << (id % 32));
         }
+        ClassIndex { bits, first, next }
     }
 
     /// The tokens made only of class bytes, at most `n` of them, as a bitmask over ids.
     pub fn up_to(&self, vocab: &VocabIndex, n: u8) -> Bits {
-        self.by_len.up_to(vocab, n, None)
+        let len = vocab.len_bits_up_to(n);
+        Arc::new(
+            self.bits
+                .iter()
+                .zip(len.iter())
+                .map(|(a, b)| a & b)
+                .collect(),
+        )
     }
 
     /// The first child of `node` a walk visits.
@@ -154,6 +187,7 @@ mod tests {
             b"ab\",",
             b"a\xc3\xa9",
             b"\xc3\xa9",
+            b"b\xc3",
             b"a~b",
             b"~",
             b"x\n",
@@ -164,52 +198,75 @@ mod tests {
         ];
         let t = TokenizerInfo::from_vocab(words, VocabType::Raw, &Default::default()).unwrap();
         let v = VocabIndex::new(&t);
-        let mut class = ByteSet::default();
-        (b'a'..=b'z').chain([b'.']).for_each(|b| class.insert(b));
-        // Dead: the high bytes and "~" (the latter is not kept as dead: it is walked).
-        let mut dead = ByteSet::default();
-        (0x80..=0xffu8).chain([b'~']).for_each(|b| dead.insert(b));
-        let ix = ClassIndex::get(&v, class, dead);
-        let in_class = |tok: &[u8]| tok.iter().all(|&b| class.contains(b));
-        for n in [0u8, 2, 1, 3, 255, 8] {
-            let bits = ix.up_to(&v, n);
-            for p in 0..v.len() {
-                let (id, tok) = (v.ids[p], v.tok(p));
-                let want = in_class(tok) && tok.len() <= n as usize;
-                assert_eq!(
-                    bits[(id / 32) as usize] >> (id % 32) & 1 == 1,
-                    want,
-                    "{n} {tok:?}"
-                );
-            }
-        }
-        // Reached through the links: every token whose first byte outside the class is
-        // not a dead high byte; every linked subtree holds one.
-        let must = |tok: &[u8]| {
-            let k = tok.iter().position(|&b| !class.contains(b));
-            k.is_some_and(|k| tok[k] < 0x80)
+        // (class, dead): high bytes dead; all high bytes in the class; one high byte in
+        // the class and the others walked. "~" is never kept as dead: it is walked.
+        let set = |bytes: &mut dyn Iterator<Item = u8>| {
+            let mut s = ByteSet::default();
+            bytes.for_each(|b| s.insert(b));
+            s
         };
-        let mut reached: Vec<&[u8]> = Vec::new();
-        let mut stack = vec![0u32];
-        while let Some(n) = stack.pop() {
-            let mut c = ix.first(&v, n);
-            let mut last: Option<u8> = None;
-            while c != u32::MAX {
-                let node = v.trie[c as usize];
-                assert!(last < Some(node.byte), "links in byte order");
-                last = Some(node.byte);
-                let below: Vec<&[u8]> = (node.lo..node.hi).map(|p| v.tok(p as usize)).collect();
-                assert!(below.iter().any(|t| must(t)), "{below:?}");
-                reached.extend(&below[..(node.here_end - node.lo) as usize]);
-                stack.push(c);
-                c = ix.next(&v, c);
+        let cases = [
+            (
+                set(&mut (b'a'..=b'z').chain([b'.'])),
+                set(&mut (0x80..=0xffu8).chain([b'~'])),
+            ),
+            (
+                set(&mut (b'a'..=b'z').chain(0x7f..=0xff)),
+                set(&mut (0..0x20u8).chain([b'~'])),
+            ),
+            (set(&mut (b'a'..=b'z').chain([0xc3])), ByteSet::default()),
+        ];
+        for (class, dead) in cases {
+            let kept_dead = |b: u8| dead.contains(b) && !(0x20..0x7f).contains(&b);
+            let ix = ClassIndex::get(&v, class, dead);
+            let in_class = |tok: &[u8]| tok.iter().all(|&b| class.contains(b));
+            for n in [0u8, 2, 1, 3, 255, 8] {
+                let bits = ix.up_to(&v, n);
+                for p in 0..v.len() {
+                    let (id, tok) = (v.ids[p], v.tok(p));
+                    let want = in_class(tok) && tok.len() <= n as usize;
+                    assert_eq!(
+                        bits[(id / 32) as usize] >> (id % 32) & 1 == 1,
+                        want,
+                        "{n} {tok:?}"
+                    );
+                }
             }
-        }
-        for p in 0..v.len() {
-            if must(v.tok(p)) {
-                assert!(reached.contains(&v.tok(p)), "{:?}", v.tok(p));
+            // Reached through the links: every token whose first byte outside the class is
+            // not dead; every linked subtree holds one.
+            let must = |tok: &[u8]| {
+                let k = tok.iter().position(|&b| !class.contains(b));
+                k.is_some_and(|k| !kept_dead(tok[k]))
+            };
+            let mut reached: Vec<&[u8]> = Vec::new();
+            let mut stack = vec![0u32];
+            while let Some(n) = stack.pop() {
+                let mut c = ix.first(&v, n);
+                let mut last: Option<u8> = None;
+                while c != u32::MAX {
+                    let node = v.trie[c as usize];
+                    assert!(last < Some(node.byte), "links in byte order");
+                    last = Some(node.byte);
+                    let below: Vec<&[u8]> = (node.lo..node.hi).map(|p| v.tok(p as usize)).collect();
+                    assert!(below.iter().any(|t| must(t)), "{below:?}");
+                    reached.extend(&below[..(node.here_end - node.lo) as usize]);
+                    stack.push(c);
+                    c = ix.next(&v, c);
+                }
             }
+            for p in 0..v.len() {
+                if must(v.tok(p)) {
+                    assert!(reached.contains(&v.tok(p)), "{:?}", v.tok(p));
+                }
+            }
+            let has = |t: &[u8]| reached.contains(&t);
+            // Dead in the first case, in the class in the second, walked in the third.
+            assert_eq!(
+                has(b"a\xc3\xa9"),
+                class.contains(0xc3) && !class.contains(0xa9)
+            );
+            assert!(has(b"a~b"));
+            assert_eq!(has(b"x\n"), !kept_dead(b'\n'));
         }
-        assert!(!reached.contains(&&b"a\xc3\xa9"[..]));
     }
 }

@@ -192,14 +192,13 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     };
     let runs = match counted {
         None if depth == 0 => {
-            // Chains over broad classes only: the index costs passes over the trie once per
-            // vocabulary and class, a loop is one state walked once, and the walks of
-            // narrow classes are short.
+            // Runs over broad classes only, chains and loops alike: the index is built once
+            // per vocabulary and class, from the trie nodes that leave the class; the walks
+            // of narrow classes are short.
             let run = facts.run(d, state);
             (run.depth > 0 && run.class.count_ones() >= MIN_CLASS_BYTES)
                 .then(|| crate::automaton::runs::class_count(d, state, run.class))
                 .flatten()
-                .filter(|cc| cc.levels >= MIN_CLASS_LEVELS)
                 .map(|cc| (ClassIndex::get(vocab, cc.class, cc.dead), cc.depth))
         }
         _ => None,
@@ -475,8 +474,6 @@ impl BaseMask {
 
 /// Fewest bytes in a class whose counted runs are read from a [`ClassIndex`].
 const MIN_CLASS_BYTES: u32 = 20;
-/// Fewest distinct states along those runs.
-const MIN_CLASS_LEVELS: usize = 8;
 
 /// Deepest call stack a walk thread follows.
 const MAX_FRAMES: usize = 8;

@@ -63,6 +63,17 @@ pub(crate) struct VocabIndex {
     pub depth: Vec<u8>,
     /// Per sorted position: the trie node of the token.
     pub node_of: Vec<u32>,
+    /// Token ids grouped by each byte they hold ([`Self::ids_with`]).
+    by_held: Grouped,
+    /// The ids of the text tokens that hold some byte from 0x80.
+    pub high_ids: Vec<u32>,
+    /// The trie nodes whose last byte is from 0x80 and whose parent's is not (or is the
+    /// root).
+    pub high_starts: Vec<u32>,
+    /// Trie nodes grouped by their last byte ([`Self::nodes_with`]).
+    by_byte: Grouped,
+    /// Sorted positions grouped by the token's length in bytes (at most 255).
+    by_len: Grouped,
     /// [`super::class_index::ClassIndex`] built so far, by byte class and dead bytes.
     pub(crate) class_indexes: super::class_index::Cache,
     /// Every text token, as a bitmask over ids.
@@ -232,6 +243,14 @@ impl Grouped {
         }
     }
 
+    /// The positions with key `k`.
+    pub fn group(&self, k: u8) -> &[u32] {
+        match self.start.get(k as usize..k as usize + 2) {
+            Some(&[lo, hi]) => &self.by[lo as usize..hi as usize],
+            _ => &[],
+        }
+    }
+
     /// The positions with key at most `n` as a bitmask over ids. `all`, when given, is the
     /// mask of every grouped position. Starts from the known mask (or nothing, or `all`)
     /// whose positions differ least and adds or clears the positions between.
@@ -264,12 +283,15 @@ impl Grouped {
             (None, Some(all)) if from.0 > 0 => all.clone(),
             _ => vec![0u32; vocab.words()],
         };
-        for &p in &self.by[from.0.min(to)..from.0.max(to)] {
+        let (lo, hi) = (from.0.min(to), from.0.max(to));
+        let add = from.0 < to;
+        for &p in &self.by[lo..hi] {
             let id = vocab.ids[p as usize];
-            if from.0 < to {
-                bits[(id / 32) as usize] |= 1 << (id % 32);
+            let w = &mut bits[(id / 32) as usize];
+            if add {
+                *w |= 1 << (id % 32);
             } else {
-                bits[(id / 32) as usize] &= !(1 << (id % 32));
+                *w &= !(1 << (id % 32));
             }
         }
         let v = std::sync::Arc::new(bits);
@@ -386,6 +408,11 @@ impl VocabIndex {
             byte: Vec::new(),
             depth: Vec::new(),
             node_of: Vec::new(),
+            by_held: Grouped::default(),
+            high_ids: Vec::new(),
+            high_starts: Vec::new(),
+            by_byte: Grouped::default(),
+            by_len: Grouped::default(),
             class_indexes: Default::default(),
             text_bits: Vec::new(),
         };
@@ -402,6 +429,30 @@ impl VocabIndex {
         v.text_chars = (0..v.len()).map(|p| text_chars(v.tok(p))).collect();
         v.by_chars = Grouped::new(&v.text_chars);
         (v.parent, v.byte, v.depth, v.node_of) = flat(&v.trie, v.len());
+        v.by_byte = Grouped::new(&v.byte);
+        v.by_len = Grouped::of((0..v.len()).map(|p| (p as u32, v.depth[v.node_of[p] as usize])));
+        let mut held: Vec<(u32, u8)> = Vec::new();
+        for p in 0..v.len() {
+            let mut seen = [0u64; 4];
+            for &b in v.tok(p) {
+                let (w, bit) = ((b >> 6) as usize, 1u64 << (b & 63));
+                if seen[w] & bit == 0 {
+                    seen[w] |= bit;
+                    held.push((v.ids[p], b));
+                }
+            }
+        }
+        v.by_held = Grouped::of(held.iter().copied());
+        v.high_ids = (0..v.len())
+            .filter(|&p| v.tok(p).iter().any(|&b| b >= 0x80))
+            .map(|p| v.ids[p])
+            .collect();
+        v.high_starts = (1..v.trie.len() as u32)
+            .filter(|&c| {
+                let p = v.parent[c as usize] as usize;
+                v.byte[c as usize] >= 0x80 && (p == 0 || v.byte[p] < 0x80)
+            })
+            .collect();
         (v.below, v.height) = below_and_height(&v.trie);
         v.child_bytes = (0..v.trie.len())
             .map(|p| {
@@ -471,6 +522,25 @@ impl VocabIndex {
             nodes[done as usize].hi = n;
         }
         nodes
+    }
+
+    /// The trie nodes other than the root whose last byte is `b`.
+    pub fn nodes_with(&self, b: u8) -> &[u32] {
+        let g = self.by_byte.group(b);
+        match g.first() {
+            Some(0) => &g[1..],
+            _ => g,
+        }
+    }
+
+    /// The ids of the text tokens that hold byte `b`.
+    pub fn ids_with(&self, b: u8) -> &[u32] {
+        self.by_held.group(b)
+    }
+
+    /// The text tokens of at most `n` bytes, as a bitmask over ids; computed once per `n`.
+    pub fn len_bits_up_to(&self, n: u8) -> Bits {
+        self.by_len.up_to(self, n, Some(&self.text_bits))
     }
 
     /// The tokens of safe text that start at most `n` characters ([`Self::text_chars`]), as
