@@ -504,6 +504,14 @@ xgr_status xgr_compiler_compile_structural_tag(xgr_compiler *compiler,
 int64_t xgr_compiler_cache_size_bytes(const xgr_compiler *compiler);
 
 /**
+ * Bytes held by the compiler's index of its tokenizer (the vocabulary trie and its facts,
+ * and the token masks and byte-class indexes built so far), shared by every grammar it
+ * compiles and not dropped by `xgr_compiler_clear_cache`. Returns -1 for a NULL `compiler`
+ * (and sets the last error). Thread-safe.
+ */
+int64_t xgr_compiler_index_memory_bytes(const xgr_compiler *compiler);
+
+/**
  * Drops every cached compiled grammar (grammars already returned stay valid). NULL is a
  * no-op. May run concurrently with compile calls.
  */

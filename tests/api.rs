@@ -46,6 +46,23 @@ fn compiled_objects_are_send_and_sync() {
 }
 
 #[test]
+fn compiler_index_memory_grows_with_first_uses_and_outlives_the_cache() {
+    let c = GrammarCompiler::new(byte_tokenizer(), CompilerOptions::default());
+    let fresh = c.index_memory_bytes();
+    assert!(fresh > 0);
+    // A run over a 36-byte class: its first mask builds the class index and a length mask.
+    let cg = c.compile_regex("#[a-z0-9]{30}!").unwrap();
+    let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+    assert!(m.accept_string(b"#").unwrap());
+    let mut bm = vec![0i32; 9];
+    m.fill_next_token_bitmask(&mut bm).unwrap();
+    let used = c.index_memory_bytes();
+    assert!(used > fresh, "{used} after first use, {fresh} fresh");
+    c.clear_cache();
+    assert_eq!(c.index_memory_bytes(), used);
+}
+
+#[test]
 fn compiler_cache_returns_the_same_grammar_and_is_bounded() {
     let c = GrammarCompiler::new(byte_tokenizer(), CompilerOptions::default());
     let a = c.compile_ebnf(r#"root ::= "x"+"#, "root").unwrap();

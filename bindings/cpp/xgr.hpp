@@ -270,6 +270,7 @@ public:
         return make([&](xgr_compiled_grammar** out) { return xgr_compiler_compile_builtin_json(raw(), out); });
     }
     std::int64_t cache_size_bytes() const noexcept { return xgr_compiler_cache_size_bytes(p_.get()); }
+    std::int64_t index_memory_bytes() const noexcept { return xgr_compiler_index_memory_bytes(p_.get()); }
     void clear_cache() const noexcept { xgr_compiler_clear_cache(raw()); }
     const xgr_compiler* get() const noexcept { return p_.get(); }
 

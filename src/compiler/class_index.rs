@@ -140,6 +140,11 @@ impl ClassIndex {
         ClassIndex { bits, first, next }
     }
 
+    /// Bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.bits.capacity() * 4 + (self.first.capacity() + self.next.capacity()) * 8
+    }
+
     /// The tokens made only of class bytes, at most `n` of them, as a bitmask over ids.
     pub fn up_to(&self, vocab: &VocabIndex, n: u8) -> Bits {
         let len = vocab.len_bits_up_to(n);

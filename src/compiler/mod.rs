@@ -426,6 +426,15 @@ impl GrammarCompiler {
         self.cache.lock().bytes
     }
 
+    /// Bytes held by the compiler's index of its tokenizer, shared by every grammar it
+    /// compiles: the vocabulary trie with its per-node facts and links, the token lists,
+    /// and the token masks by length and the byte-class indexes built so far. It grows
+    /// with the masks and class indexes first uses ask for, and is not dropped by
+    /// [`Self::clear_cache`].
+    pub fn index_memory_bytes(&self) -> usize {
+        self.vocab.memory_bytes()
+    }
+
     /// Drops every cached grammar.
     pub fn clear_cache(&self) {
         self.shared.clear();

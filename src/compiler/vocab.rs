@@ -243,6 +243,17 @@ impl Grouped {
         }
     }
 
+    /// Bytes held, the masks computed so far included.
+    pub fn memory_bytes(&self) -> usize {
+        (self.by.capacity() + self.start.capacity()) * 4
+            + self
+                .known
+                .lock()
+                .values()
+                .map(|b| b.len() * 4 + 16)
+                .sum::<usize>()
+    }
+
     /// The positions with key `k`.
     pub fn group(&self, k: u8) -> &[u32] {
         match self.start.get(k as usize..k as usize + 2) {
@@ -370,6 +381,7 @@ impl VocabIndex {
             data.extend_from_slice(t.token_bytes(id).unwrap_or(&[]));
             offs.push(data.len() as u32);
         }
+        data.shrink_to_fit();
         let vocab_size = t.vocab_size();
         let mut pos_of = vec![u32::MAX; vocab_size];
         for (p, &id) in ids.iter().enumerate() {
@@ -422,6 +434,7 @@ impl VocabIndex {
         }
         v.text_bits = bits;
         v.trie = v.build_trie();
+        v.trie.shrink_to_fit();
         (v.text_tail, v.text_phase) = text_tails(&v.trie);
         (v.odd_child, v.odd_next) = links(&v.trie, |c| v.text_tail[c] == NOT_TEXT);
         let quiet = quiet_nodes(&v.trie, &v.text_phase);
@@ -522,6 +535,45 @@ impl VocabIndex {
             nodes[done as usize].hi = n;
         }
         nodes
+    }
+
+    /// Bytes held: the trie, its per-node facts and links, the token lists, and the masks
+    /// and class indexes computed so far.
+    pub fn memory_bytes(&self) -> usize {
+        fn v<T>(x: &Vec<T>) -> usize {
+            x.capacity() * std::mem::size_of::<T>()
+        }
+        let arrays = v(&self.ids)
+            + v(&self.offs)
+            + v(&self.data)
+            + v(&self.pos_of)
+            + v(&self.stop_ids)
+            + v(&self.trie)
+            + v(&self.text_tail)
+            + v(&self.text_phase)
+            + v(&self.below)
+            + v(&self.height)
+            + v(&self.child_bytes)
+            + v(&self.odd_child)
+            + v(&self.odd_next)
+            + v(&self.live_child)
+            + v(&self.live_next)
+            + v(&self.text_chars)
+            + v(&self.parent)
+            + v(&self.byte)
+            + v(&self.depth)
+            + v(&self.node_of)
+            + v(&self.high_ids)
+            + v(&self.high_starts)
+            + v(&self.text_bits);
+        let groups = [&self.by_chars, &self.by_held, &self.by_byte, &self.by_len]
+            .iter()
+            .map(|g| g.memory_bytes())
+            .sum::<usize>();
+        let classes = (self.class_indexes.lock().values())
+            .map(|ix| ix.memory_bytes())
+            .sum::<usize>();
+        arrays + groups + classes
     }
 
     /// The trie nodes other than the root whose last byte is `b`.

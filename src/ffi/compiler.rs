@@ -265,6 +265,19 @@ pub unsafe extern "C" fn xgr_compiler_cache_size_bytes(compiler: *const xgr_comp
     })
 }
 
+/// Bytes held by the compiler's index of its tokenizer (the vocabulary trie and its facts,
+/// and the token masks and byte-class indexes built so far), shared by every grammar it
+/// compiles and not dropped by `xgr_compiler_clear_cache`. Returns -1 for a NULL `compiler`
+/// (and sets the last error). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xgr_compiler_index_memory_bytes(compiler: *const xgr_compiler) -> i64 {
+    guard_or(-1, || {
+        // SAFETY: `compiler` is NULL or live.
+        let c = unsafe { box_ref(compiler, "compiler")? };
+        Ok(i64::try_from(c.index_memory_bytes()).unwrap_or(i64::MAX))
+    })
+}
+
 /// Drops every cached compiled grammar (grammars already returned stay valid). NULL is a
 /// no-op. May run concurrently with compile calls.
 #[unsafe(no_mangle)]

@@ -310,6 +310,7 @@ static int test_compiler(void) {
     o.max_threads = 2;
     CHECK_OK(xgr_compiler_new(t, &o, &c));
     CHECK(xgr_compiler_cache_size_bytes(c) == 0);
+    CHECK(xgr_compiler_index_memory_bytes(c) > 0);
 
     CHECK_OK(xgr_grammar_from_ebnf("root ::= [a-c]+", 15, NULL, &g));
     CHECK_OK(xgr_compiler_compile_grammar(c, g, &a));
@@ -354,6 +355,7 @@ static int test_compiler(void) {
     CHECK_STATUS(xgr_compiler_compile_builtin_json(NULL, &e), XGR_ERR_NULL_ARGUMENT);
     CHECK(e == NULL);
     CHECK(xgr_compiler_cache_size_bytes(NULL) == -1);
+    CHECK(xgr_compiler_index_memory_bytes(NULL) == -1);
     CHECK(xgr_compiled_grammar_memory_bytes(NULL) == 0);
     CHECK(xgr_compiled_grammar_vocab_size(NULL) == -1);
     CHECK(xgr_compiled_grammar_clone(NULL) == NULL);

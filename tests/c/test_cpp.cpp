@@ -77,6 +77,7 @@ static void test_wrappers() {
     xgr::CompiledGrammar cg = compiler.compile(g);
     EXPECT(cg.vocab_size() == 257 && cg.memory_bytes() > 0);
     EXPECT(compiler.cache_size_bytes() > 0);
+    EXPECT(compiler.index_memory_bytes() > 0);
     xgr::Matcher m(cg);
     EXPECT(m.find_jump_forward_string() == "hi ");
     EXPECT(m.accept_string("hi "));

@@ -214,8 +214,11 @@ def test_compiler_cache(gpt2_info):
     assert size > 0
     c.compile_grammar('root ::= "a" [0-9]*')
     assert c.get_cache_size_bytes() == size
+    index = c.get_index_memory_bytes()
+    assert index > 1_000_000  # the trie of a 50k vocabulary and its facts
     c.clear_cache()
     assert c.get_cache_size_bytes() == 0
+    assert c.get_index_memory_bytes() == index
     nc = xgr.GrammarCompiler(gpt2_info, max_threads=1, cache_enabled=False)
     nc.compile_grammar('root ::= "a"')
     assert nc.get_cache_size_bytes() == 0

@@ -278,6 +278,7 @@ FUNCTIONS: dict[str, tuple[object, list]] = {
         [P_compiler, c_char_p, c_size_t, POINTER(P_compiled_grammar)],
     ),
     "xgr_compiler_cache_size_bytes": (c_int64, [P_compiler]),
+    "xgr_compiler_index_memory_bytes": (c_int64, [P_compiler]),
     "xgr_compiler_clear_cache": (None, [P_compiler]),
     "xgr_compiler_free": (None, [P_compiler]),
     "xgr_compiled_grammar_memory_bytes": (c_size_t, [P_compiled_grammar]),

@@ -144,3 +144,8 @@ class GrammarCompiler(Managed):
 
     def get_cache_size_bytes(self) -> int:
         return int(C.xgr_compiler_cache_size_bytes(self.handle))
+
+    def get_index_memory_bytes(self) -> int:
+        """Bytes held by the compiler's index of its tokenizer, shared by every grammar it
+        compiles (not dropped by ``clear_cache``)."""
+        return int(C.xgr_compiler_index_memory_bytes(self.handle))
