@@ -23,8 +23,9 @@ use crate::fxhash::FxHashMap;
 
 use super::vocab::{Bits, VocabIndex};
 
-/// Indexes kept per vocabulary; when this many are kept, the cache starts over.
-const MAX_KEPT: usize = 64;
+/// Indexes kept per vocabulary (about 20 KB each); when this many are kept, the cache
+/// starts over.
+const MAX_KEPT: usize = 256;
 
 /// [`ClassIndex`] by (`C`, `D`).
 pub(crate) type Cache = parking_lot::Mutex<FxHashMap<(ByteSet, ByteSet), Arc<ClassIndex>>>;
@@ -32,8 +33,9 @@ pub(crate) type Cache = parking_lot::Mutex<FxHashMap<(ByteSet, ByteSet), Arc<Cla
 /// The tokens of one byte class and the links to the subtrees a walk must visit.
 #[derive(Debug)]
 pub(crate) struct ClassIndex {
-    /// The tokens made only of `C` bytes, as a bitmask over ids.
-    bits: Vec<u32>,
+    /// The tokens made only of `C` bytes, as a bitmask over ids (shared by the indexes of
+    /// one class).
+    bits: Arc<Vec<u32>>,
     /// Per node whose path is made of `C` bytes and below which some token must be walked,
     /// by node: the first such child (`u32::MAX` when none, kept for the root).
     first: Vec<(u32, u32)>,
@@ -43,17 +45,21 @@ pub(crate) struct ClassIndex {
 }
 
 impl ClassIndex {
-    /// The index of `class` with dead bytes `dead` for `vocab`, built on first use.
-    /// Only control bytes, DEL and bytes above it count as dead (the others outside the
-    /// class are walked), so that the states along one chain share an index.
+    /// The index of `class` with dead bytes `dead` for `vocab`, built on first use. The
+    /// tokens made of class bytes are taken from an index of the same class, when one is
+    /// kept.
     pub fn get(vocab: &VocabIndex, class: ByteSet, dead: ByteSet) -> Arc<ClassIndex> {
-        let mut dead = dead;
-        dead.0[0] &= 0xffff_ffff;
-        dead.0[1] &= 1 << 63;
-        if let Some(ix) = vocab.class_indexes.lock().get(&(class, dead)) {
-            return ix.clone();
-        }
-        let ix = Arc::new(ClassIndex::build(vocab, &class, &dead));
+        let same_class = {
+            let cache = vocab.class_indexes.lock();
+            if let Some(ix) = cache.get(&(class, dead)) {
+                return ix.clone();
+            }
+            cache
+                .iter()
+                .find(|((c, _), _)| *c == class)
+                .map(|(_, ix)| ix.bits.clone())
+        };
+        let ix = Arc::new(ClassIndex::build(vocab, &class, &dead, same_class));
         let mut cache = vocab.class_indexes.lock();
         if cache.len() >= MAX_KEPT {
             cache.clear();
@@ -65,7 +71,12 @@ impl ClassIndex {
     /// node whose byte is neither in the class nor dead is linked when its path up to it is
     /// made of class bytes, and so are its ancestors. For a broad class those nodes are a
     /// small part of the trie.
-    fn build(vocab: &VocabIndex, class: &ByteSet, dead: &ByteSet) -> ClassIndex {
+    fn build(
+        vocab: &VocabIndex,
+        class: &ByteSet,
+        dead: &ByteSet,
+        bits: Option<Arc<Vec<u32>>>,
+    ) -> ClassIndex {
         const INSIDE: u8 = 1;
         const OUTSIDE: u8 = 2;
         const LINKED: u8 = 4;
@@ -131,18 +142,22 @@ impl ClassIndex {
             first.insert(0, (0, u32::MAX));
         }
         // The tokens made of class bytes: every text token but those holding another byte.
-        let mut bits = vocab.text_bits.clone();
-        let others = (outside.flat_map(|b| vocab.ids_with(b)))
-            .chain(vocab.high_ids.iter().filter(|_| no_high));
-        for &id in others {
-            bits[(id / 32) as usize] &= !(1 << (id % 32));
-        }
+        let bits = bits.unwrap_or_else(|| {
+            let mut bits = vocab.text_bits.clone();
+            let others = (outside.flat_map(|b| vocab.ids_with(b)))
+                .chain(vocab.high_ids.iter().filter(|_| no_high));
+            for &id in others {
+                bits[(id / 32) as usize] &= !(1 << (id % 32));
+            }
+            Arc::new(bits)
+        });
         ClassIndex { bits, first, next }
     }
 
-    /// Bytes held.
-    pub fn memory_bytes(&self) -> usize {
-        self.bits.capacity() * 4 + (self.first.capacity() + self.next.capacity()) * 8
+    /// Bytes held by the links, and the tokens' bitmask (which indexes of one class share).
+    pub fn memory_bytes(&self) -> (usize, &Arc<Vec<u32>>) {
+        let links = (self.first.capacity() + self.next.capacity()) * 8;
+        (links, &self.bits)
     }
 
     /// The tokens made only of class bytes, at most `n` of them, as a bitmask over ids.
@@ -204,7 +219,7 @@ mod tests {
         let t = TokenizerInfo::from_vocab(words, VocabType::Raw, &Default::default()).unwrap();
         let v = VocabIndex::new(&t);
         // (class, dead): high bytes dead; all high bytes in the class; one high byte in
-        // the class and the others walked. "~" is never kept as dead: it is walked.
+        // the class and the others walked; "~" dead in the first two.
         let set = |bytes: &mut dyn Iterator<Item = u8>| {
             let mut s = ByteSet::default();
             bytes.for_each(|b| s.insert(b));
@@ -222,7 +237,7 @@ mod tests {
             (set(&mut (b'a'..=b'z').chain([0xc3])), ByteSet::default()),
         ];
         for (class, dead) in cases {
-            let kept_dead = |b: u8| dead.contains(b) && !(0x20..0x7f).contains(&b);
+            let kept_dead = |b: u8| dead.contains(b);
             let ix = ClassIndex::get(&v, class, dead);
             let in_class = |tok: &[u8]| tok.iter().all(|&b| class.contains(b));
             for n in [0u8, 2, 1, 3, 255, 8] {
@@ -270,7 +285,7 @@ mod tests {
                 has(b"a\xc3\xa9"),
                 class.contains(0xc3) && !class.contains(0xa9)
             );
-            assert!(has(b"a~b"));
+            assert_eq!(has(b"a~b"), !kept_dead(b'~'));
             assert_eq!(has(b"x\n"), !kept_dead(b'\n'));
         }
     }

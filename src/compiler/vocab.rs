@@ -3,6 +3,8 @@
 //! them, plus the explicit byte trie over them. Every trie node covers a contiguous range
 //! of sorted positions (its subtree), so a rejected prefix rejects a whole range at once.
 
+use std::sync::Arc;
+
 use crate::automaton::runs::{ByteClass, class_bit};
 use crate::automaton::text::Phase;
 use crate::tokenizer::TokenizerInfo;
@@ -81,7 +83,7 @@ pub(crate) struct VocabIndex {
 }
 
 /// A bitmask over token ids, shared.
-pub(crate) type Bits = std::sync::Arc<Vec<u32>>;
+pub(crate) type Bits = Arc<Vec<u32>>;
 
 /// [`VocabIndex::text_tail`] of a subtree with some byte that is not plain text.
 pub(crate) const NOT_TEXT: u8 = 255;
@@ -570,9 +572,20 @@ impl VocabIndex {
             .iter()
             .map(|g| g.memory_bytes())
             .sum::<usize>();
-        let classes = (self.class_indexes.lock().values())
-            .map(|ix| ix.memory_bytes())
-            .sum::<usize>();
+        let classes = {
+            let cache = self.class_indexes.lock();
+            let mut shared: Vec<*const Vec<u32>> = Vec::new();
+            let mut sum = 0;
+            for ix in cache.values() {
+                let (links, bits) = ix.memory_bytes();
+                sum += links;
+                if !shared.contains(&Arc::as_ptr(bits)) {
+                    shared.push(Arc::as_ptr(bits));
+                    sum += bits.capacity() * 4;
+                }
+            }
+            sum
+        };
         arrays + groups + classes
     }
 
