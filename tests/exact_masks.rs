@@ -121,6 +121,13 @@ name ::= [A-Z] [a-z]*"#,
             "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
             "note": {"type": "string", "pattern": "^[a-z ]{0,12}$"}}, "required": ["id"]}"#,
     ),
+    // A count longer than any token: its first states take any text token.
+    (
+        "schema:long_max",
+        r#"{"type": "object", "properties": {"a": {"type": "string", "maxLength": 300},
+            "b": {"type": "string", "minLength": 2, "maxLength": 1000}},
+            "required": ["a", "b"]}"#,
+    ),
     (
         "schema:short_string",
         r#"{"type": "string", "maxLength": 20}"#,

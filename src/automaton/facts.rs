@@ -28,8 +28,8 @@ pub(crate) struct Facts {
     counts: Vec<AtomicU16>,
     /// [`Self::ascii_longest`] known so far.
     longest: Vec<AtomicU16>,
-    /// [`Self::closed_text`] known so far.
-    closed: Vec<AtomicU16>,
+    /// [`Self::quiet_text`] known so far.
+    quiet: Vec<AtomicU16>,
 }
 
 /// The value of `s` in `slots` (0: unknown, else value + 1), computed when unknown by
@@ -83,7 +83,7 @@ impl Facts {
             run_depth: slots(n),
             counts: slots(n),
             longest: slots(n),
-            closed: slots(n),
+            quiet: slots(n),
             run_class: (0..n)
                 .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
                 .collect(),
@@ -98,7 +98,7 @@ impl Facts {
             + self.run_depth.len()
             + self.counts.len()
             + self.longest.len()
-            + self.closed.len())
+            + self.quiet.len())
             * 2
             + self.run_class.len() * 16
     }
@@ -177,14 +177,13 @@ impl Facts {
         }
     }
 
-    /// [`text::closed_text`] of `s`: safe text from `s` meets no call, no end and no state
-    /// that takes a control byte.
-    pub fn closed_text(&self, d: &RuleDfa, s: u32) -> bool {
-        settle(&self.closed, s, |_| {
-            match text::closed_text(d, &self.tc, s, 4096) {
-                Some(states) => states.into_iter().map(|st| (st, 1)).collect(),
-                None => vec![(s, 0)],
-            }
+    /// Whether safe text of up to 254 characters from `s` (any text token) meets no call,
+    /// no end and no state that takes a control byte ([`text::quiet_within`]): a loop
+    /// over text, or a count longer than any token (a `maxLength` of 255 or more). Meant
+    /// for states whose safe depth is 255.
+    pub fn quiet_text(&self, d: &RuleDfa, s: u32) -> bool {
+        settle(&self.quiet, s, |_| {
+            [(s, text::quiet_within(d, &self.tc, s, 254, 4096) as u8)]
         }) == 1
     }
 

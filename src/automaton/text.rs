@@ -390,29 +390,50 @@ fn takes_control(d: &RuleDfa, st: u32) -> bool {
     (0..0x20).any(|b| d.next(st, b) != DEAD)
 }
 
-/// Whether every state that safe text leads `s` to (`s` included, and the states inside a
-/// character) has no call and no end, and takes no control byte (below 0x20); `false` as
-/// well when some safe character is not taken on the way or the states are more than
-/// `limit`. On success, those states (each has the property too).
-pub(crate) fn closed_text(d: &RuleDfa, tc: &TextClasses, s: u32, limit: usize) -> Option<Vec<u32>> {
+/// Whether every state that safe text of at most `chars` characters leads `s` to (`s`
+/// included, and the states inside a character) has no call and no end, and takes no
+/// control byte (below 0x20): a loop over text, or a count of more than `chars`
+/// characters; every safe character must be taken on the way. `false` as well when the
+/// states are more than `limit`.
+pub(crate) fn quiet_within(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    chars: usize,
+    limit: usize,
+) -> bool {
     let fits = |st: u32| d.plain[st as usize] && !takes_control(d, st);
     let mut seen: crate::fxhash::FxHashSet<u32> = Default::default();
-    let mut stack = vec![s];
     seen.insert(s);
-    while let Some(st) = stack.pop() {
-        if !fits(st) {
-            return None;
-        }
-        for t in succ(d, tc, st, 0, |t| d.plain[t as usize])? {
-            if seen.insert(t) {
-                if seen.len() > limit {
-                    return None;
+    let mut level = vec![s];
+    // A state met again is not followed again: it was followed as far or further.
+    for k in 0..=chars {
+        let mut next: Vec<u32> = Vec::new();
+        for &st in &level {
+            if !fits(st) {
+                return false;
+            }
+            if k == chars {
+                continue;
+            }
+            let Some(ends) = succ(d, tc, st, 0, |t| d.plain[t as usize]) else {
+                return false;
+            };
+            for t in ends {
+                if seen.insert(t) {
+                    if seen.len() > limit {
+                        return false;
+                    }
+                    next.push(t);
                 }
-                stack.push(t);
             }
         }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
     }
-    Some(seen.into_iter().collect())
+    true
 }
 
 /// [`super::facts::Facts::counts_only`]: the states after each whole safe character, level by

@@ -174,8 +174,8 @@ pub(crate) type Parent = Ctx;
 /// otherwise it is rejected with its whole subtree. Ends and calls at the first byte need no
 /// thread: the parser's closure already holds those callers and callees as items.
 pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state: u32) -> BaseMask {
-    // Counted text (a string bounded by `maxLength`) and text taken whatever it is (a
-    // string's body): tokens of safe text are decided by their length alone, read from
+    // Counted text (a string bounded by `maxLength`; from 255 characters left, more than
+    // any token holds) and text taken whatever it is (a string's body): tokens of safe text are decided by their length alone, read from
     // the vocabulary; the walk visits only the other tokens, and of those only the ones
     // that do not stop at a control byte when no control byte is taken after the text.
     // Likewise for counted runs of one byte class (a pattern string), with the tokens of
@@ -186,7 +186,7 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
     let counted = match depth {
         0 => None,
         255 => facts
-            .closed_text(d, state)
+            .quiet_text(d, state)
             .then_some(crate::automaton::facts::Counted { no_control: true }),
         _ => facts.counts_only(d, state, depth),
     };
