@@ -142,6 +142,11 @@ name ::= [A-Z] [a-z]*"#,
             "k": {"type": "string", "pattern": "^[a-z]{1,12}$"}},
             "required": ["u", "w", "t", "k"]}"#,
     ),
+    // Shared string tails, one that takes newlines and one that does not: text handed on
+    // to a tail decides tokens by length only when the tail takes no control byte.
+    // States that take text themselves and call a shared tail that takes it too.
+    ("tail_newlines", r#"root ::= [^"]{0,3} [^"]* "\"" "!""#),
+    ("tail_quiet", r#"root ::= [^"\n]{0,3} [^"\n]* "\"" "!""#),
     ("re:runs", r"[\w.-]+(/[\w.~%-]*)*|[^\n]{0,24}"),
     // Free text that a trigger ends, and text that must contain a word: text states that
     // leave their loop on a few ASCII characters.

@@ -16,6 +16,9 @@ pub(crate) struct Facts {
     tc: TextClasses,
     /// Per state (empty when none): it calls a rule that surely takes any safe text.
     sinks: Vec<bool>,
+    /// Per state (empty when none): it calls a rule that surely takes any safe text and
+    /// meets no end, no call and no control byte along a token's length of it.
+    quiet_sinks: Vec<bool>,
     rc: RunClasses,
     safe: Vec<AtomicU16>,
     /// Safe depth leaving out the ASCII characters outside the state's run.
@@ -70,12 +73,14 @@ fn slots(n: usize) -> Vec<AtomicU16> {
 
 impl Facts {
     /// The facts of `d`, whose states `sinks` call a rule that surely takes any safe text
-    /// (empty when none do).
-    pub fn new(d: &RuleDfa, sinks: Vec<bool>) -> Facts {
+    /// (empty when none do), and `quiet_sinks` one whose text is also quiet
+    /// ([`Self::quiet_text`]).
+    pub fn new(d: &RuleDfa, sinks: Vec<bool>, quiet_sinks: Vec<bool>) -> Facts {
         let n = d.num_states();
         Facts {
             tc: TextClasses::new(d),
             sinks,
+            quiet_sinks,
             rc: RunClasses::new(d),
             safe: slots(n),
             excl: slots(n),
@@ -179,11 +184,13 @@ impl Facts {
 
     /// Whether safe text of up to 254 characters from `s` (any text token) meets no call,
     /// no end and no state that takes a control byte ([`text::quiet_within`]): a loop
-    /// over text, or a count longer than any token (a `maxLength` of 255 or more). Meant
-    /// for states whose safe depth is 255.
+    /// over text, a count longer than any token (a `maxLength` of 255 or more), or text
+    /// that goes on into a quiet sink (an unanchored pattern's tail). Meant for states
+    /// whose safe depth is 255.
     pub fn quiet_text(&self, d: &RuleDfa, s: u32) -> bool {
         settle(&self.quiet, s, |_| {
-            [(s, text::quiet_within(d, &self.tc, s, 254, 4096) as u8)]
+            let quiet = text::quiet_within(d, &self.tc, s, 254, 4096, &self.quiet_sinks);
+            [(s, quiet as u8)]
         }) == 1
     }
 

@@ -212,26 +212,37 @@ impl Automata {
             let d = &self.rules[r as usize];
             // States calling a rule without calls of its own that surely takes any safe
             // text (an outlined string tail): safe text goes on in that rule's thread.
-            let mut sink_rules: Vec<(KRule, bool)> = Vec::new();
+            // States whose calls all go to sinks that also meet no end, no call and no
+            // control byte along any text of a token's length (a JSON string's tail, not
+            // free text that takes newlines) are quiet sinks.
+            let mut sink_rules: Vec<(KRule, bool, bool)> = Vec::new();
             let mut sinks = Vec::new();
+            let mut quiet_sinks = Vec::new();
             for (s, calls) in d.calls.iter().enumerate() {
+                let mut all_quiet = !calls.is_empty();
                 for &(c, _) in calls {
-                    let known = sink_rules.iter().find(|x| x.0 == c).map(|x| x.1);
-                    let yes = known.unwrap_or_else(|| {
+                    let known = sink_rules.iter().find(|x| x.0 == c).map(|x| (x.1, x.2));
+                    let (yes, quiet) = known.unwrap_or_else(|| {
                         let dc = &self.rules[c as usize];
                         let yes = c != r
                             && dc.calls.iter().all(Vec::is_empty)
                             && self.facts(c).safe(dc, dc.start) == 255;
-                        sink_rules.push((c, yes));
-                        yes
+                        let quiet = yes && self.facts(c).quiet_text(dc, dc.start);
+                        sink_rules.push((c, yes, quiet));
+                        (yes, quiet)
                     });
                     if yes {
                         sinks.resize(d.num_states(), false);
                         sinks[s] = true;
                     }
+                    all_quiet &= quiet;
+                }
+                if all_quiet {
+                    quiet_sinks.resize(d.num_states(), false);
+                    quiet_sinks[s] = true;
                 }
             }
-            facts::Facts::new(d, sinks)
+            facts::Facts::new(d, sinks, quiet_sinks)
         })
     }
 

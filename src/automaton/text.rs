@@ -393,16 +393,27 @@ fn takes_control(d: &RuleDfa, st: u32) -> bool {
 /// Whether every state that safe text of at most `chars` characters leads `s` to (`s`
 /// included, and the states inside a character) has no call and no end, and takes no
 /// control byte (below 0x20): a loop over text, or a count of more than `chars`
-/// characters; every safe character must be taken on the way. `false` as well when the
-/// states are more than `limit`.
+/// characters; every safe character must be taken on the way. A state in `quiet_sinks`
+/// (its calls are all to rules that have the property) that does not end passes text on
+/// to them: it is followed only through the characters it takes itself. `false` as well
+/// when the states are more than `limit`.
 pub(crate) fn quiet_within(
     d: &RuleDfa,
     tc: &TextClasses,
     s: u32,
     chars: usize,
     limit: usize,
+    quiet_sinks: &[bool],
 ) -> bool {
-    let fits = |st: u32| d.plain[st as usize] && !takes_control(d, st);
+    // A state whose only calls are to quiet sinks (and that does not end) hands the text
+    // it does not take itself to rules that have the property.
+    let hands_on = |st: u32| quiet_sinks.get(st as usize) == Some(&true) && !d.accept[st as usize];
+    let fits = |st: u32| (d.plain[st as usize] || hands_on(st)) && !takes_control(d, st);
+    let takes_none = |st: u32| {
+        (0x20..=0xf4u8)
+            .filter(|&b| b >= 0xc2 || SAFE_ASCII & class_bit(b) != 0)
+            .all(|b| d.next(st, b) == DEAD)
+    };
     let mut seen: crate::fxhash::FxHashSet<u32> = Default::default();
     seen.insert(s);
     let mut level = vec![s];
@@ -413,10 +424,11 @@ pub(crate) fn quiet_within(
             if !fits(st) {
                 return false;
             }
-            if k == chars {
+            if k == chars || (hands_on(st) && takes_none(st)) {
                 continue;
             }
-            let Some(ends) = succ(d, tc, st, 0, |t| d.plain[t as usize]) else {
+            let passes = |t: u32| d.plain[t as usize] || hands_on(t);
+            let Some(ends) = succ(d, tc, st, 0, passes) else {
                 return false;
             };
             for t in ends {
