@@ -225,8 +225,9 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
         (None, None) => None,
     };
     let bits = if let Some(known) = known {
-        // The walk found the other accepted tokens: add them.
-        let mut bits = (*known).clone();
+        // The walk found the other accepted tokens: add them (to a copy when the mask is
+        // kept by the vocabulary).
+        let mut bits = std::sync::Arc::unwrap_or_clone(known);
         for p in w.accepted.iter().flat_map(|&(lo, hi)| lo..hi) {
             set_bit(&mut bits, vocab.ids[p as usize]);
         }
