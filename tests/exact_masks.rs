@@ -144,9 +144,17 @@ name ::= [A-Z] [a-z]*"#,
     ),
     // Shared string tails, one that takes newlines and one that does not: text handed on
     // to a tail decides tokens by length only when the tail takes no control byte.
-    // States that take text themselves and call a shared tail that takes it too.
-    ("tail_newlines", r#"root ::= [^"]{0,3} [^"]* "\"" "!""#),
-    ("tail_quiet", r#"root ::= [^"\n]{0,3} [^"\n]* "\"" "!""#),
+    // States that take any text but control bytes themselves and call a shared tail:
+    // one that takes newlines (its tokens of text and a newline are accepted) and one
+    // that does not.
+    (
+        "tail_newlines",
+        r#"root ::= [^"\\\x00-\x1f]{0,3} [^"]* "\"" "!""#,
+    ),
+    (
+        "tail_quiet",
+        r#"root ::= [^"\\\x00-\x1f]{0,3} [^"\x00-\x1f]* "\"" "!""#,
+    ),
     ("re:runs", r"[\w.-]+(/[\w.~%-]*)*|[^\n]{0,24}"),
     // Free text that a trigger ends, and text that must contain a word: text states that
     // leave their loop on a few ASCII characters.
