@@ -175,11 +175,12 @@ pub(crate) type Parent = Ctx;
 /// thread: the parser's closure already holds those callers and callees as items.
 pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state: u32) -> BaseMask {
     // Counted text (a string bounded by `maxLength`; from 255 characters left, more than
-    // any token holds) and text taken whatever it is (a string's body): tokens of safe text are decided by their length alone, read from
-    // the vocabulary; the walk visits only the other tokens, and of those only the ones
-    // that do not stop at a control byte when no control byte is taken after the text.
-    // Likewise for counted runs of one byte class (a pattern string), with the tokens of
-    // that class and the bytes no state of the run takes.
+    // any token holds) and text taken whatever it is (a string's body): tokens of safe
+    // text are decided by their length alone, read from the vocabulary; the walk visits
+    // only the other tokens, and of those only the ones that do not stop at a control
+    // byte when no control byte is taken after the text. Likewise for counted runs of one
+    // byte class (a pattern string), with the tokens of that class and the bytes no state
+    // of the run takes.
     let d = &a.rules[rule as usize];
     let facts = a.facts(rule);
     let depth = facts.safe(d, state);

@@ -446,22 +446,21 @@ impl VocabIndex {
         (v.parent, v.byte, v.depth, v.node_of) = flat(&v.trie, v.len());
         v.by_byte = Grouped::new(&v.byte);
         v.by_len = Grouped::of((0..v.len()).map(|p| (p as u32, v.depth[v.node_of[p] as usize])));
+        // Each token's distinct bytes, and whether one is a high byte, in one pass.
         let mut held: Vec<(u32, u8)> = Vec::new();
         for p in 0..v.len() {
-            let mut seen = [0u64; 4];
+            let mut seen = crate::automaton::ByteSet::default();
             for &b in v.tok(p) {
-                let (w, bit) = ((b >> 6) as usize, 1u64 << (b & 63));
-                if seen[w] & bit == 0 {
-                    seen[w] |= bit;
+                if !seen.contains(b) {
+                    seen.insert(b);
                     held.push((v.ids[p], b));
                 }
             }
+            if seen.0[2] | seen.0[3] != 0 {
+                v.high_ids.push(v.ids[p]);
+            }
         }
         v.by_held = Grouped::of(held.iter().copied());
-        v.high_ids = (0..v.len())
-            .filter(|&p| v.tok(p).iter().any(|&b| b >= 0x80))
-            .map(|p| v.ids[p])
-            .collect();
         v.high_starts = (1..v.trie.len() as u32)
             .filter(|&c| {
                 let p = v.parent[c as usize] as usize;
