@@ -286,6 +286,33 @@ fn positions_of(vocab: &VocabIndex, bits: &[u32]) -> Vec<(u32, u32)> {
     ranges
 }
 
+/// The first bytes of a list of handoff threads ([`TrieWalk::first_bytes`]).
+struct First {
+    threads: Vec<Thread>,
+    /// `None` when the threads could leave for an unknown context.
+    class: Option<ByteClass>,
+    /// The bytes of `class`, when they are at most [`FEW_FIRST_BYTES`].
+    bytes: Option<Vec<u8>>,
+}
+
+/// Most first bytes for which a handoff's children are looked up one by one.
+const FEW_FIRST_BYTES: usize = 8;
+
+impl First {
+    fn of(w: &mut TrieWalk) -> First {
+        let class = w.first_bytes();
+        let bytes = class.and_then(|c| {
+            let v: Vec<u8> = (0..=255u8).filter(|&b| c & class_bit(b) != 0).collect();
+            (v.len() <= FEW_FIRST_BYTES).then_some(v)
+        });
+        First {
+            threads: w.arena.clone(),
+            class,
+            bytes,
+        }
+    }
+}
+
 /// Completes a base walk for one caller context: the subtrees where the rule could end
 /// mid-token are walked again with the caller's automaton.
 pub(crate) fn classify(
@@ -295,8 +322,8 @@ pub(crate) fn classify(
     parent: Parent,
 ) -> StateMask {
     let mut w = TrieWalk::new(a, vocab, parent, false);
-    // The first bytes of the last thread list walked ([`TrieWalk::first_bytes`]).
-    let mut first: Option<(Vec<Thread>, Option<ByteClass>)> = None;
+    // The first bytes of the last thread list walked.
+    let mut first: Option<First> = None;
     for (node, ended, escaped) in &base.handoffs {
         // Each ended thread continues in the caller's frame, or dies where nothing may
         // follow, or leaves for an unknown context on the bytes that may follow the rule.
@@ -321,17 +348,23 @@ pub(crate) fn classify(
             // No child of the node that the continued threads can take: the walk would
             // find every child dead (a rule ending anywhere in free text, continued by a
             // trigger's first byte).
-            if first
-                .as_ref()
-                .is_none_or(|(threads, _)| *threads != w.arena)
-            {
-                let bytes = w.first_bytes();
-                first = Some((w.arena.clone(), bytes));
+            if first.as_ref().is_none_or(|f| f.threads != w.arena) {
+                first = Some(First::of(&mut w));
             }
-            if let Some((_, Some(bytes))) = &first
-                && vocab.child_bytes[*node as usize] & bytes == 0
+            if let Some(First {
+                class: Some(class),
+                bytes,
+                ..
+            }) = &first
             {
-                continue;
+                if vocab.child_bytes[*node as usize] & class == 0 {
+                    continue;
+                }
+                if let Some(bytes) = bytes {
+                    // Few first bytes: only their children are walked, found directly.
+                    w.node_bytes(*node, bytes);
+                    continue;
+                }
             }
         }
         w.extra_esc = esc;
@@ -792,40 +825,59 @@ impl<'a> TrieWalk<'a> {
             self.handoffs.push((node, ended, escaped));
         }
         let end = if first { end } else { self.arena.len() };
-        let trie = &self.vocab.trie;
         let only = self.only;
         let mut c = only.first(self.vocab, node);
         while c != u32::MAX {
-            let ch = trie[c as usize];
-            let esc = escaped || esc_bytes.contains(ch.byte);
-            let nstart = self.arena.len();
-            for k in start..end {
-                let mut t = self.arena[k];
-                let (r, st) = t.top();
-                let ns = self.a.rules[r as usize].next(st, ch.byte);
-                if ns != DEAD {
-                    t.frames[t.n as usize - 1].1 = ns;
-                    self.add(nstart, t);
-                }
-            }
-            if self.arena.len() == nstart {
-                if esc {
-                    push_range(&mut self.uncertain, ch.lo, ch.hi);
-                }
-            } else {
-                push_range(&mut self.accepted, ch.lo, ch.here_end);
-                if ch.first_child != u32::MAX {
-                    let nend = self.arena.len();
-                    if nend == nstart + 1 && self.simple(&self.arena[nstart]) {
-                        let t = self.arena[nstart];
-                        self.node_single(c, t, esc);
-                    } else {
-                        self.node(c, nstart, nend, esc, false);
-                    }
-                }
-            }
-            self.arena.truncate(nstart);
+            self.child(c, start, end, &esc_bytes, escaped);
             c = only.next(self.vocab, c);
+        }
+    }
+
+    /// One child `c` of a node whose closed threads are `arena[start..end]`; `esc_bytes`
+    /// are the bytes after which a thread could leave for an unknown context.
+    fn child(&mut self, c: u32, start: usize, end: usize, esc_bytes: &ByteSet, escaped: bool) {
+        let ch = self.vocab.trie[c as usize];
+        let esc = escaped || esc_bytes.contains(ch.byte);
+        let nstart = self.arena.len();
+        for k in start..end {
+            let mut t = self.arena[k];
+            let (r, st) = t.top();
+            let ns = self.a.rules[r as usize].next(st, ch.byte);
+            if ns != DEAD {
+                t.frames[t.n as usize - 1].1 = ns;
+                self.add(nstart, t);
+            }
+        }
+        if self.arena.len() == nstart {
+            if esc {
+                push_range(&mut self.uncertain, ch.lo, ch.hi);
+            }
+        } else {
+            push_range(&mut self.accepted, ch.lo, ch.here_end);
+            if ch.first_child != u32::MAX {
+                let nend = self.arena.len();
+                if nend == nstart + 1 && self.simple(&self.arena[nstart]) {
+                    let t = self.arena[nstart];
+                    self.node_single(c, t, esc);
+                } else {
+                    self.node(c, nstart, nend, esc, false);
+                }
+            }
+        }
+        self.arena.truncate(nstart);
+    }
+
+    /// [`Self::node`] for threads `arena[..]` at a node of a handoff, visiting only the
+    /// children whose byte is in `bytes`: the threads' closure leaves for no unknown context
+    /// and takes no other first byte, so every other child is dead and not uncertain.
+    fn node_bytes(&mut self, node: u32, bytes: &[u8]) {
+        let esc_bytes = self.close(0);
+        debug_assert!(esc_bytes == ByteSet::default());
+        let end = self.arena.len();
+        for &b in bytes {
+            if let Some(c) = self.vocab.child_with(node, b) {
+                self.child(c, 0, end, &esc_bytes, false);
+            }
         }
     }
 }

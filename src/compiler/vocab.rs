@@ -597,6 +597,37 @@ impl VocabIndex {
         }
     }
 
+    /// The child of trie `node` whose last byte is `b`, if any. Nodes are numbered in
+    /// depth-first order, so the child is the first node with byte `b` after `node` that is
+    /// one level deeper; the nodes with byte `b` met before it lie below earlier siblings
+    /// (deeper still), and a node no deeper than the child's level ends the search.
+    pub fn child_with(&self, node: u32, b: u8) -> Option<u32> {
+        if self.child_bytes[node as usize] & class_bit(b) == 0 {
+            return None;
+        }
+        let level = self.depth[node as usize];
+        if level >= 254 {
+            // Depths saturate at 255: walk the siblings instead.
+            let mut c = self.trie[node as usize].first_child;
+            while c != u32::MAX && self.trie[c as usize].byte != b {
+                c = self.trie[c as usize].next_sibling;
+            }
+            return (c != u32::MAX).then_some(c);
+        }
+        let list = self.nodes_with(b);
+        let i = list.partition_point(|&n| n <= node);
+        for &n in &list[i..] {
+            let d = self.depth[n as usize];
+            if d == level + 1 {
+                return (self.parent[n as usize] == node).then_some(n);
+            }
+            if d <= level {
+                return None;
+            }
+        }
+        None
+    }
+
     /// The ids of the text tokens that hold byte `b`.
     pub fn ids_with(&self, b: u8) -> &[u32] {
         self.by_held.group(b)
@@ -704,6 +735,35 @@ mod tests {
             let tok = v.tok(p);
             if !quiet(tok) {
                 assert!(reached.contains(&tok), "{:?}", String::from_utf8_lossy(tok));
+            }
+        }
+    }
+
+    #[test]
+    fn child_with_finds_each_child_by_its_byte() {
+        // Siblings before a child hold the same byte deeper down ("a<", "b<" before "<").
+        let mut words: Vec<Vec<u8>> = WORDS.iter().map(|w| w.to_vec()).collect();
+        for w in [&b" a<"[..], b" b<x", b" <", b" <t", b"<<", b" a<<", b"a<b<"] {
+            words.push(w.to_vec());
+        }
+        // A chain deeper than the saturated depth.
+        words.push(vec![b'q'; 300]);
+        words.push([vec![b'q'; 299], b"r".to_vec()].concat());
+        let refs: Vec<&[u8]> = words.iter().map(|w| w.as_slice()).collect();
+        let v = vocab(&refs);
+        for node in 0..v.trie.len() as u32 {
+            let mut want = [None; 256];
+            let mut c = v.trie[node as usize].first_child;
+            while c != u32::MAX {
+                want[v.trie[c as usize].byte as usize] = Some(c);
+                c = v.trie[c as usize].next_sibling;
+            }
+            for b in 0..=255u8 {
+                assert_eq!(
+                    v.child_with(node, b),
+                    want[b as usize],
+                    "node {node} byte {b}"
+                );
             }
         }
     }
