@@ -172,9 +172,15 @@ pub(crate) struct Automata {
     pub rules: Vec<RuleDfa>,
     /// Lookahead assertion automata (no call edges).
     pub lookaheads: Vec<RuleDfa>,
-    /// Per rule, created on first use: [`facts::Facts`].
-    facts: Vec<std::sync::OnceLock<facts::Facts>>,
+    /// Per rule, created on first use: [`facts::Facts`]. A call-free rule's slot may be
+    /// shared with equal automata of other grammars ([`Self::share_facts`]).
+    facts: Vec<FactsSlot>,
+    /// Per rule: no state calls another rule.
+    call_free: Vec<bool>,
 }
+
+/// The facts of one rule automaton, created on first use.
+pub(crate) type FactsSlot = std::sync::Arc<std::sync::OnceLock<facts::Facts>>;
 
 impl Automata {
     /// Compiles a grammar into automata.
@@ -215,21 +221,22 @@ impl Automata {
             // States whose calls all go to sinks that also meet no end, no call and no
             // control byte along any text of a token's length (a JSON string's tail, not
             // free text that takes newlines) are quiet sinks.
-            let mut sink_rules: Vec<(KRule, bool, bool)> = Vec::new();
+            // Per called rule, once known: (sink, quiet sink).
+            let mut sink_rules: Vec<Option<(bool, bool)>> = Vec::new();
             let mut sinks = Vec::new();
             let mut quiet_sinks = Vec::new();
             for (s, calls) in d.calls.iter().enumerate() {
                 let mut all_quiet = !calls.is_empty();
                 for &(c, _) in calls {
-                    let known = sink_rules.iter().find(|x| x.0 == c).map(|x| (x.1, x.2));
-                    let (yes, quiet) = known.unwrap_or_else(|| {
+                    if sink_rules.is_empty() {
+                        sink_rules.resize(self.rules.len(), None);
+                    }
+                    let (yes, quiet) = *sink_rules[c as usize].get_or_insert_with(|| {
                         let dc = &self.rules[c as usize];
                         let yes = c != r
-                            && dc.calls.iter().all(Vec::is_empty)
+                            && self.call_free[c as usize]
                             && self.facts(c).safe(dc, dc.start) == 255;
-                        let quiet = yes && self.facts(c).quiet_text(dc, dc.start);
-                        sink_rules.push((c, yes, quiet));
-                        (yes, quiet)
+                        (yes, yes && self.facts(c).quiet_text(dc, dc.start))
                     });
                     if yes {
                         sinks.resize(d.num_states(), false);
@@ -244,6 +251,16 @@ impl Automata {
             }
             facts::Facts::new(d, sinks, quiet_sinks)
         })
+    }
+
+    /// Uses `slot` for the facts of rule `r`, which must be call-free without lookahead:
+    /// its facts then depend only on its automaton, so grammars whose automata are equal
+    /// (the free text of a structural tag, a string body) compute them once.
+    pub fn share_facts(&mut self, r: KRule, slot: FactsSlot) {
+        let d = &self.rules[r as usize];
+        if self.call_free[r as usize] && d.lookahead.is_none() {
+            self.facts[r as usize] = slot;
+        }
     }
 
     /// Safe text depth of one state ([`text::safe_closure`]).
@@ -614,6 +631,7 @@ impl<'g> Builder<'g> {
         }
         let mut a = Automata {
             facts: Vec::new(),
+            call_free: Vec::new(),
             rules: dfas,
             lookaheads: la_dfas,
         };
@@ -628,8 +646,11 @@ impl<'g> Builder<'g> {
             finish_flags(d);
         }
         first_sets(&mut a);
-        a.facts = (0..a.rules.len())
-            .map(|_| std::sync::OnceLock::new())
+        a.facts = (0..a.rules.len()).map(|_| FactsSlot::default()).collect();
+        a.call_free = a
+            .rules
+            .iter()
+            .map(|d| d.calls.iter().all(Vec::is_empty))
             .collect();
         Ok(a)
     }

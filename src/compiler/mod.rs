@@ -98,8 +98,14 @@ impl CompiledGrammar {
         shared: Arc<SharedBases>,
         threads: usize,
     ) -> Result<Self> {
-        let automata = Automata::build_with(&grammar, threads)?;
-        let shared_entries = automata.rules.iter().map(|d| shared.entry(d)).collect();
+        let mut automata = Automata::build_with(&grammar, threads)?;
+        let shared_entries: Vec<Option<Arc<shared::Entry>>> =
+            automata.rules.iter().map(|d| shared.entry(d)).collect();
+        for (r, e) in shared_entries.iter().enumerate() {
+            if let Some(e) = e {
+                automata.share_facts(r as KRule, e.facts.clone());
+            }
+        }
         Ok(CompiledGrammar {
             grammar,
             automata,
@@ -151,7 +157,7 @@ impl CompiledGrammar {
             return b.clone();
         }
         let entry = self.shared_entries[rule as usize].as_ref();
-        let found = entry.and_then(|e| e.read().get(&state).cloned());
+        let found = entry.and_then(|e| e.masks.read().get(&state).cloned());
         let b = match found {
             Some((k, b)) if k == rule => b,
             Some((k, b)) => Arc::new(b.renumbered(k, rule)),
@@ -165,7 +171,7 @@ impl CompiledGrammar {
                 if let Some(e) = entry
                     && self.shared.memory_bytes() < shared::MAX_BYTES
                 {
-                    e.write().entry(state).or_insert_with(|| {
+                    e.masks.write().entry(state).or_insert_with(|| {
                         self.shared.add_bytes(b.memory_bytes() + 64);
                         (rule, b.clone())
                     });
@@ -467,21 +473,28 @@ mod tests {
     }
 
     #[test]
-    fn free_text_of_triggered_tags_is_shared_between_grammars() {
+    fn free_text_of_triggered_tags_and_its_facts_are_shared_between_grammars() {
         let words: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
         let tok = TokenizerInfo::from_vocab(&words, VocabType::Raw, &Default::default()).unwrap();
         let c = GrammarCompiler::new(Arc::new(tok), CompilerOptions::default());
         let a = c.compile_structural_tag(&tag(&["a", "b"])).unwrap();
         let b = c.compile_structural_tag(&tag(&["c"])).unwrap();
         let text = |g: &CompiledGrammar| {
-            let i = g
-                .automata
+            g.automata
                 .rules
                 .iter()
                 .position(|d| d.name.starts_with("text"))
-                .expect("free text kept apart");
-            g.shared_entries[i].clone().expect("shared")
+                .expect("free text kept apart")
         };
-        assert!(Arc::ptr_eq(&text(&a), &text(&b)));
+        let (i, j) = (text(&a), text(&b));
+        let entry = |g: &CompiledGrammar, i: usize| g.shared_entries[i].clone().expect("shared");
+        assert!(Arc::ptr_eq(&entry(&a, i), &entry(&b, j)));
+        // Its facts too: computed once, by whichever grammar asks first.
+        assert!(std::ptr::eq(
+            a.automata.facts(i as KRule),
+            b.automata.facts(j as KRule)
+        ));
+        // The root calls other rules: its facts are its own.
+        assert!(!std::ptr::eq(a.automata.facts(0), b.automata.facts(0)));
     }
 }

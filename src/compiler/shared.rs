@@ -3,7 +3,8 @@
 //! The caller-independent classes of a rule without calls or lookahead (such as the shared
 //! loop of JSON string bodies) depend only on its automaton. Grammars compiled by the same
 //! compiler look their automata up here by structure, so the walk over the vocabulary for,
-//! say, "inside a JSON string" is done once per tokenizer instead of once per schema.
+//! say, "inside a JSON string" is done once per tokenizer instead of once per schema. The
+//! automaton's facts (safe depths, runs; [`crate::automaton::facts`]) are shared alike.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::automaton::{KRule, RuleDfa};
+use crate::automaton::{FactsSlot, KRule, RuleDfa};
 
 use super::mask::BaseMask;
 
@@ -22,8 +23,13 @@ const MAX_ENTRIES: usize = 256;
 /// Most bytes of classes kept across all entries.
 pub(crate) const MAX_BYTES: usize = 256 << 20;
 
-/// The classes computed so far for one automaton: state → (rule index used, classes).
-pub(crate) type Entry = RwLock<HashMap<u32, (KRule, Arc<BaseMask>)>>;
+/// What is known of one automaton: its classes computed so far, state → (rule index used,
+/// classes), and its facts.
+#[derive(Default)]
+pub(crate) struct Entry {
+    pub masks: RwLock<HashMap<u32, (KRule, Arc<BaseMask>)>>,
+    pub facts: FactsSlot,
+}
 
 /// The compiler-wide store.
 #[derive(Default)]
