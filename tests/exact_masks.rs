@@ -155,6 +155,13 @@ name ::= [A-Z] [a-z]*"#,
         "tail_quiet",
         r#"root ::= [^"\\\x00-\x1f]{0,3} [^"\x00-\x1f]* "\"" "!""#,
     ),
+    // One character, then a tail that takes newlines: the start calls nothing and every
+    // character leads to the call, so its text is handed on to the tail; its tokens of a
+    // character and a newline are accepted through the tail, which is not quiet text.
+    (
+        "tail_after_one",
+        r#"root ::= [^"\\\x00-\x1f] [^"]* "\"" "!""#,
+    ),
     ("re:runs", r"[\w.-]+(/[\w.~%-]*)*|[^\n]{0,24}"),
     // Free text that a trigger ends, and text that must contain a word: text states that
     // leave their loop on a few ASCII characters.
