@@ -149,30 +149,52 @@ pub(crate) struct TextClasses {
 
 impl TextClasses {
     pub fn new(d: &RuleDfa) -> TextClasses {
+        // The distinct classes of a byte range, in class order (a bitset over classes).
         let classes_of = |lo: u8, hi: u8| -> Vec<usize> {
-            let mut v: Vec<usize> = (lo..=hi).map(|b| d.classes[b as usize] as usize).collect();
-            v.sort_unstable();
-            v.dedup();
+            let mut set = [0u64; 4];
+            for b in lo..=hi {
+                let c = d.classes[b as usize] as usize;
+                set[c / 64] |= 1 << (c % 64);
+            }
+            let mut v = Vec::new();
+            for (w, &word) in set.iter().enumerate() {
+                let mut m = word;
+                while m != 0 {
+                    v.push(w * 64 + m.trailing_zeros() as usize);
+                    m &= m - 1;
+                }
+            }
             v
         };
+        // Most ranges are all continuation bytes: computed once.
+        let cont = classes_of(0x80, 0xbf);
         let rows: Vec<Vec<Vec<usize>>> = ROWS
             .iter()
-            .map(|r| r.iter().map(|&(lo, hi)| classes_of(lo, hi)).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|&(lo, hi)| match (lo, hi) {
+                        (0x80, 0xbf) => cont.clone(),
+                        _ => classes_of(lo, hi),
+                    })
+                    .collect()
+            })
             .collect();
         let ascii = rows[..3]
             .iter()
             .flat_map(|r| r[0].iter().copied())
             .collect();
-        let reps = INSIDE
+        let reps = inside_steps()
             .iter()
-            .map(|&ph| {
-                let mut seen: Vec<(u8, u8)> = Vec::new();
+            .map(|steps| {
+                // (class, next phase) pairs seen, as a bitset.
+                let mut seen = [0u64; 256 * (INSIDE.len() + 1) / 64];
                 let mut v = Vec::new();
-                for b in 0x80..=0xbfu8 {
-                    if let Some(p2) = ph.step(b) {
-                        let key = (d.classes[b as usize], p2.index());
-                        if !seen.contains(&key) {
-                            seen.push(key);
+                for (b, &next) in (0x80..=0xbfu8).zip(steps) {
+                    if next != u8::MAX {
+                        let key =
+                            d.classes[b as usize] as usize * (INSIDE.len() + 1) + next as usize;
+                        if seen[key / 64] >> (key % 64) & 1 == 0 {
+                            seen[key / 64] |= 1 << (key % 64);
                             v.push(b);
                         }
                     }
@@ -188,10 +210,28 @@ impl TextClasses {
             rows,
             ascii,
             class_ascii,
-            cont: classes_of(0x80, 0xbf),
+            cont,
             reps,
         }
     }
+}
+
+/// Per phase of [`INSIDE`], per continuation byte `0x80..=0xbf`: the [`Phase::index`] of the
+/// phase after it, or `u8::MAX` where the byte cannot continue safe text. The same for every
+/// automaton; computed once.
+fn inside_steps() -> &'static [[u8; 64]; INSIDE.len()] {
+    static STEPS: std::sync::OnceLock<[[u8; 64]; INSIDE.len()]> = std::sync::OnceLock::new();
+    STEPS.get_or_init(|| {
+        let mut t = [[u8::MAX; 64]; INSIDE.len()];
+        for (k, ph) in INSIDE.iter().enumerate() {
+            for (i, b) in (0x80..=0xbfu8).enumerate() {
+                if let Some(p2) = ph.step(b) {
+                    t[k][i] = p2.index();
+                }
+            }
+        }
+        t
+    })
 }
 
 /// The states `s` ends on after each whole safe character, when every one of them (and
@@ -562,5 +602,48 @@ mod tests {
         assert_eq!(run("\u{2028}".as_bytes()), None, "line separator");
         assert_eq!(run("\u{2029}".as_bytes()), None, "paragraph separator");
         assert_eq!(run("\u{2027}\u{202a}\u{2100}".as_bytes()), Some(true));
+    }
+
+    #[test]
+    fn text_classes_match_their_definition() {
+        // Automata whose classes split the continuation bytes in several ways.
+        for src in [
+            r#"root ::= [\u0080-\u00ff]+ | [\u2000-\u2030]* "é" | [a-z]{2}"#,
+            r#"root ::= [^"]* "\"" | "x""#,
+            r#"root ::= [\U00010000-\U0010FFFF] [\u0800-\u0fff]"#,
+        ] {
+            let g = crate::grammar::Grammar::from_ebnf(src, "root").unwrap();
+            let a = super::super::Automata::build(&g).unwrap();
+            for d in &a.rules {
+                let tc = TextClasses::new(d);
+                let classes_of = |lo: u8, hi: u8| -> Vec<usize> {
+                    let mut v: Vec<usize> =
+                        (lo..=hi).map(|b| d.classes[b as usize] as usize).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                };
+                for (r, row) in ROWS.iter().enumerate() {
+                    for (i, &(lo, hi)) in row.iter().enumerate() {
+                        assert_eq!(tc.rows[r][i], classes_of(lo, hi), "{src}: row {r}");
+                    }
+                }
+                assert_eq!(tc.cont, classes_of(0x80, 0xbf));
+                for (k, ph) in INSIDE.iter().enumerate() {
+                    let mut seen = Vec::new();
+                    let mut want = Vec::new();
+                    for b in 0x80..=0xbfu8 {
+                        if let Some(p2) = ph.step(b) {
+                            let key = (d.classes[b as usize], p2.index());
+                            if !seen.contains(&key) {
+                                seen.push(key);
+                                want.push(b);
+                            }
+                        }
+                    }
+                    assert_eq!(tc.reps[k], want, "{src}: phase {k}");
+                }
+            }
+        }
     }
 }
