@@ -70,6 +70,19 @@ impl ByteSet {
     pub fn insert(&mut self, b: u8) {
         self.0[(b >> 6) as usize] |= 1 << (b & 63);
     }
+    /// The members in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &word)| {
+            let mut m = word;
+            std::iter::from_fn(move || {
+                (m != 0).then(|| {
+                    let b = (w * 64) as u8 + m.trailing_zeros() as u8;
+                    m &= m - 1;
+                    b
+                })
+            })
+        })
+    }
     /// Adds `o`; returns whether anything was new.
     pub fn union(&mut self, o: &ByteSet) -> bool {
         let mut changed = false;
@@ -1528,6 +1541,17 @@ fn first_sets(a: &mut Automata) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_set_iterates_its_members_in_order() {
+        let members = [0u8, 1, 63, 64, 127, 128, 200, 255];
+        let mut set = ByteSet::default();
+        for &b in members.iter().rev() {
+            set.insert(b);
+        }
+        assert_eq!(set.iter().collect::<Vec<u8>>(), members);
+        assert_eq!(ByteSet::default().iter().count(), 0);
+    }
 
     #[test]
     fn safe_depth_counts_down_a_bounded_text_run() {

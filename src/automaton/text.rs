@@ -10,7 +10,7 @@
 //! is within the second, every token below the node is accepted without walking it.
 
 use super::runs::{ByteClass, class_bit};
-use super::{DEAD, RuleDfa};
+use super::{ByteSet, DEAD, RuleDfa};
 
 /// The safe ASCII characters as a [`ByteClass`].
 pub(crate) const SAFE_ASCII: ByteClass = {
@@ -149,22 +149,13 @@ pub(crate) struct TextClasses {
 
 impl TextClasses {
     pub fn new(d: &RuleDfa) -> TextClasses {
-        // The distinct classes of a byte range, in class order (a bitset over classes).
+        // The distinct classes of a byte range, in class order.
         let classes_of = |lo: u8, hi: u8| -> Vec<usize> {
-            let mut set = [0u64; 4];
+            let mut set = ByteSet::default();
             for b in lo..=hi {
-                let c = d.classes[b as usize] as usize;
-                set[c / 64] |= 1 << (c % 64);
+                set.insert(d.classes[b as usize]);
             }
-            let mut v = Vec::new();
-            for (w, &word) in set.iter().enumerate() {
-                let mut m = word;
-                while m != 0 {
-                    v.push(w * 64 + m.trailing_zeros() as usize);
-                    m &= m - 1;
-                }
-            }
-            v
+            set.iter().map(usize::from).collect()
         };
         // Most ranges are all continuation bytes: computed once.
         let cont = classes_of(0x80, 0xbf);
