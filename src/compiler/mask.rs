@@ -302,7 +302,7 @@ impl First {
     fn of(w: &mut TrieWalk) -> First {
         let class = w.first_bytes();
         let bytes = class.and_then(|c| {
-            let v: Vec<u8> = (0..=255u8).filter(|&b| c & class_bit(b) != 0).collect();
+            let v: Vec<u8> = crate::automaton::runs::class_bytes(c).iter().collect();
             (v.len() <= FEW_FIRST_BYTES).then_some(v)
         });
         First {
