@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::fxhash::FxHashMap;
 use crate::grammar::{Expr, Grammar, RuleId};
+use outline::Rules;
 
 /// Marks a missing transition.
 pub(crate) const DEAD: u32 = u32::MAX;
@@ -205,24 +206,12 @@ impl Automata {
     /// Compiles a grammar into automata, determinizing large ones on up to `threads`
     /// threads.
     pub fn build_with(g: &Grammar, threads: usize) -> Result<Automata> {
-        // Rules kept as automata of their own: those marked apart, and the loops outlining
-        // adds (appended, so the original indices stay).
-        let apart = |n: usize| -> Vec<bool> {
-            (0..n)
-                .map(|i| i < g.rules().len() && g.is_apart(RuleId(i as u32)))
-                .collect()
-        };
-        match outline::outline_delimited_loops(g) {
-            Some((g2, keep)) => {
-                let keep = apart(keep.len())
-                    .iter()
-                    .zip(&keep)
-                    .map(|(a, k)| a | k)
-                    .collect();
-                Builder::new(&g2, keep)?.run(threads)
-            }
-            None => Builder::new(g, apart(g.rules().len()))?.run(threads),
-        }
+        let recursive = find_recursive(g);
+        let rules = outline::outline_delimited_loops(g, &recursive);
+        // Outlined loops call what their loop called: no rule becomes recursive.
+        let mut recursive = recursive;
+        recursive.resize(rules.len(), false);
+        Builder::new(&rules, recursive)?.run(threads)
     }
 
     /// The [`facts::Facts`] of rule `r`.
@@ -387,7 +376,7 @@ struct Frozen {
 }
 
 struct Builder<'g> {
-    g: &'g Grammar,
+    g: &'g Rules<'g>,
     recursive: Vec<bool>,
     est: Vec<u64>,
     refcount: Vec<u32>,
@@ -408,12 +397,11 @@ struct Builder<'g> {
 }
 
 impl<'g> Builder<'g> {
-    /// A builder for `g`, keeping the rules of `keep` as automata of their own.
-    fn new(g: &'g Grammar, keep: Vec<bool>) -> Result<Self> {
-        let n = g.rules().len();
-        let recursive = find_recursive(g);
+    /// A builder for `g`, whose recursive rules `recursive` marks.
+    fn new(g: &'g Rules<'g>, recursive: Vec<bool>) -> Result<Self> {
+        let n = g.len();
         let mut refcount = vec![0u32; n];
-        for r in g.rules() {
+        for r in g.iter() {
             r.body.for_each_ref(&mut |id| refcount[id.index()] += 1);
         }
         let mut b = Builder {
@@ -425,9 +413,9 @@ impl<'g> Builder<'g> {
             budget: MAX_NFA_STATES,
             current: g.root(),
             unfolding: false,
-            keep,
+            keep: (0..n).map(|i| g.kept_apart(RuleId(i as u32))).collect(),
             called: vec![false; n],
-            closed: g.rules().iter().map(|r| !has_ref(&r.body)).collect(),
+            closed: g.iter().map(|r| !has_ref(&r.body)).collect(),
         };
         // Size estimates, callees first (memoized; recursive rules count as one call edge).
         for i in 0..n {
@@ -435,7 +423,7 @@ impl<'g> Builder<'g> {
         }
         for i in 0..n {
             if b.recursive[i] {
-                b.body_est[i] = b.estimate(&g.rules()[i].body, 1);
+                b.body_est[i] = b.estimate(&g.rule(RuleId(i as u32)).body, 1);
             }
         }
         Ok(b)
@@ -448,7 +436,7 @@ impl<'g> Builder<'g> {
         if self.recursive[r] || depth > MAX_INLINE_DEPTH {
             return 1;
         }
-        let body = &self.g.rules()[r].body;
+        let body = &self.g.rule(RuleId(r as u32)).body;
         let v = self.estimate(body, depth + 1);
         self.est[r] = v;
         v
@@ -480,7 +468,7 @@ impl<'g> Builder<'g> {
     fn inlinable(&self, r: RuleId) -> bool {
         let i = r.index();
         !self.recursive[i]
-            && self.g.rules()[i].lookahead.is_none()
+            && self.g.rule(r).lookahead.is_none()
             && r != self.g.root()
             && !self.keep.get(i).copied().unwrap_or(false)
     }
@@ -541,7 +529,7 @@ impl<'g> Builder<'g> {
             && !self.unfolding
             && r != self.current
             && r != self.g.root()
-            && self.g.rules()[i].lookahead.is_none()
+            && self.g.rule(r).lookahead.is_none()
             && depth < MAX_INLINE_DEPTH
             && self.body_est[i] <= UNFOLD_SIZE
     }

@@ -10,8 +10,7 @@
 //! use by a walk over most of the vocabulary. Only loops in rules that no recursive rule
 //! uses are outlined (see [`outline_delimited_loops`]).
 
-use std::collections::HashMap;
-
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::grammar::{Expr, Grammar, Rule, RuleId};
 
 /// Loops whose body can start with at least this many distinct bytes are outlined.
@@ -19,21 +18,70 @@ const BROAD: u32 = 64;
 /// Deepest rule reference followed when computing first bytes and nullability.
 const MAX_DEPTH: usize = 16;
 
-/// The grammar with delimited broad loops outlined, and for each rule whether it is such an
-/// outlined loop (never to be inlined). `None` when there is nothing to outline.
-pub(crate) fn outline_delimited_loops(g: &Grammar) -> Option<(Grammar, Vec<bool>)> {
+/// The rules automata are built from: a grammar's, with the bodies outlining rewrote and
+/// the loop rules it added after the grammar's own (never to be inlined). Bodies it left
+/// alone are borrowed from the grammar.
+pub(crate) struct Rules<'g> {
+    g: &'g Grammar,
+    /// Per rule of `g`: its index in `rewritten`, or `u32::MAX` when unchanged.
+    slot: Vec<u32>,
+    rewritten: Vec<Rule>,
+    added: Vec<Rule>,
+}
+
+impl<'g> Rules<'g> {
+    pub(crate) fn len(&self) -> usize {
+        self.g.rules().len() + self.added.len()
+    }
+
+    pub(crate) fn rule(&self, r: RuleId) -> &Rule {
+        let i = r.index();
+        let n = self.g.rules().len();
+        if i >= n {
+            &self.added[i - n]
+        } else if self.slot[i] == u32::MAX {
+            self.g.rule(r)
+        } else {
+            &self.rewritten[self.slot[i] as usize]
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Rule> + '_ {
+        (0..self.len()).map(|i| self.rule(RuleId(i as u32)))
+    }
+
+    pub(crate) fn root(&self) -> RuleId {
+        self.g.root()
+    }
+
+    /// Whether rule `r` is kept as an automaton of its own: an added loop, or a rule the
+    /// grammar marks apart.
+    pub(crate) fn kept_apart(&self, r: RuleId) -> bool {
+        r.index() >= self.g.rules().len() || self.g.is_apart(r)
+    }
+
+    /// How many rules outlining added.
+    #[cfg(test)]
+    pub(crate) fn added(&self) -> usize {
+        self.added.len()
+    }
+}
+
+/// `g`'s rules with delimited broad loops outlined; `recursive` marks `g`'s recursive
+/// rules.
+pub(crate) fn outline_delimited_loops<'g>(g: &'g Grammar, recursive: &[bool]) -> Rules<'g> {
+    let n = g.rules().len();
     let mut o = Outliner {
         g,
         new_rules: Vec::new(),
-        index: HashMap::new(),
+        index: FxHashMap::default(),
     };
     // Loops that end up inside recursive rules stay inline: there a loop rule would often
     // return into a caller that itself ends, and tokens running past the delimiter would
     // depend on a second, unknown caller (checked one by one at every step). Those rules
     // hold one copy each anyway.
-    let recursive = super::find_recursive(g);
-    let mut tainted = recursive.clone();
-    let mut stack: Vec<usize> = (0..g.rules().len()).filter(|&i| recursive[i]).collect();
+    let mut tainted = recursive.to_vec();
+    let mut stack: Vec<usize> = (0..n).filter(|&i| recursive[i]).collect();
     while let Some(i) = stack.pop() {
         g.rules()[i].body.for_each_ref(&mut |r| {
             if !tainted[r.index()] {
@@ -42,42 +90,50 @@ pub(crate) fn outline_delimited_loops(g: &Grammar) -> Option<(Grammar, Vec<bool>
             }
         });
     }
-    let mut bodies: Vec<Expr> = g.rules().iter().map(|r| r.body.clone()).collect();
-    for (i, b) in bodies.iter_mut().enumerate() {
-        if !tainted[i] {
-            o.visit(b);
+    let mut slot = vec![u32::MAX; n];
+    let mut rewritten = Vec::new();
+    for (i, r) in g.rules().iter().enumerate() {
+        if tainted[i] {
+            continue;
+        }
+        if let Some(body) = o.visit(&r.body) {
+            slot[i] = rewritten.len() as u32;
+            rewritten.push(Rule {
+                name: r.name.clone(),
+                body,
+                lookahead: r.lookahead.clone(),
+            });
         }
     }
-    if o.new_rules.is_empty() {
-        return None;
-    }
-    let n = g.rules().len();
-    let mut rules: Vec<Rule> = g
-        .rules()
-        .iter()
-        .zip(bodies)
-        .map(|(r, body)| Rule {
-            name: r.name.clone(),
-            body,
-            lookahead: r.lookahead.clone(),
+    // Names `loop_K`, lengthened with `_` past the grammar's own names (distinct K keep
+    // them distinct from each other).
+    let taken: FxHashSet<&str> = if o.new_rules.is_empty() {
+        FxHashSet::default()
+    } else {
+        g.rules().iter().map(|r| r.name.as_str()).collect()
+    };
+    let added = o
+        .new_rules
+        .into_iter()
+        .enumerate()
+        .map(|(k, body)| {
+            let mut name = format!("loop_{k}");
+            while taken.contains(name.as_str()) {
+                name.push('_');
+            }
+            Rule {
+                name,
+                body,
+                lookahead: None,
+            }
         })
         .collect();
-    let mut taken: std::collections::HashSet<String> =
-        rules.iter().map(|r| r.name.clone()).collect();
-    for (k, body) in o.new_rules.into_iter().enumerate() {
-        let mut name = format!("loop_{k}");
-        while !taken.insert(name.clone()) {
-            name.push('_');
-        }
-        rules.push(Rule {
-            name,
-            body,
-            lookahead: None,
-        });
+    Rules {
+        g,
+        slot,
+        rewritten,
+        added,
     }
-    let keep: Vec<bool> = (0..rules.len()).map(|i| i >= n).collect();
-    let out = Grammar::new(rules, g.root()).ok()?;
-    Some((out, keep))
 }
 
 struct Outliner<'g> {
@@ -85,36 +141,68 @@ struct Outliner<'g> {
     /// Bodies of the outlined rules, in order of creation.
     new_rules: Vec<Expr>,
     /// Body → id of the outlined rule.
-    index: HashMap<Expr, RuleId>,
+    index: FxHashMap<Expr, RuleId>,
 }
 
 impl Outliner<'_> {
-    fn visit(&mut self, e: &mut Expr) {
+    /// `e` with its delimited loops outlined; `None` when there are none.
+    fn visit(&mut self, e: &Expr) -> Option<Expr> {
         match e {
-            Expr::Bytes(_) | Expr::Class(_) | Expr::Ref(_) => {}
-            Expr::Alt(v) => v.iter_mut().for_each(|x| self.visit(x)),
-            Expr::Repeat { expr, .. } => self.visit(expr),
+            Expr::Bytes(_) | Expr::Class(_) | Expr::Ref(_) => None,
+            Expr::Alt(v) => self.visit_all(v).map(Expr::Alt),
+            Expr::Repeat { expr, min, max } => self.visit(expr).map(|x| Expr::Repeat {
+                expr: Box::new(x),
+                min: *min,
+                max: *max,
+            }),
             Expr::Seq(v) => {
-                v.iter_mut().for_each(|x| self.visit(x));
-                let mut out = Vec::with_capacity(v.len());
-                let mut items = std::mem::take(v).into_iter().peekable();
-                while let Some(x) = items.next() {
-                    let delim = items.peek().and_then(|next| self.delimiter(&x, next));
-                    let Some(delim) = delim else {
-                        out.push(x);
+                let inner = self.visit_all(v);
+                let items = inner.as_deref().unwrap_or(v);
+                let found = (1..items.len())
+                    .find_map(|k| Some((k - 1, self.delimiter(&items[k - 1], &items[k])?)));
+                let Some((at, delim)) = found else {
+                    return inner.map(Expr::Seq);
+                };
+                let mut out: Vec<Expr> = items[..at].to_vec();
+                let mut k = at;
+                let mut delim = Some(delim);
+                while k < items.len() {
+                    let x = &items[k];
+                    let d = delim
+                        .take()
+                        .or_else(|| self.delimiter(x, items.get(k + 1)?));
+                    let Some(d) = d else {
+                        out.push(x.clone());
+                        k += 1;
                         continue;
                     };
-                    let body = Expr::Seq(vec![x, Expr::Bytes(vec![delim])]);
+                    let body = Expr::Seq(vec![x.clone(), Expr::Bytes(vec![d])]);
                     out.push(Expr::Ref(self.rule_for(body)));
-                    if let Some(Expr::Bytes(b)) = items.next()
+                    if let Expr::Bytes(b) = &items[k + 1]
                         && b.len() > 1
                     {
                         out.push(Expr::Bytes(b[1..].to_vec()));
                     }
+                    k += 2;
                 }
-                *v = out;
+                Some(Expr::Seq(out))
             }
         }
+    }
+
+    /// `v` with each item visited; `None` when no item changed.
+    fn visit_all(&mut self, v: &[Expr]) -> Option<Vec<Expr>> {
+        let (at, first) = v
+            .iter()
+            .enumerate()
+            .find_map(|(k, x)| Some((k, self.visit(x)?)))?;
+        let mut out: Vec<Expr> = Vec::with_capacity(v.len());
+        out.extend_from_slice(&v[..at]);
+        out.push(first);
+        for x in &v[at + 1..] {
+            out.push(self.visit(x).unwrap_or_else(|| x.clone()));
+        }
+        Some(out)
     }
 
     /// The delimiting byte when `lp` is an unbounded loop over a broad, non-nullable body
@@ -244,11 +332,25 @@ mod tests {
             "root",
         )
         .unwrap();
-        let (out, keep) = outline_delimited_loops(&g).expect("outlined");
-        assert_eq!(out.rules().len(), g.rules().len() + 1);
-        assert_eq!(keep.iter().filter(|&&k| k).count(), 1);
+        let rec = super::super::find_recursive(&g);
+        let out = outline_delimited_loops(&g, &rec);
+        assert_eq!(out.len(), g.rules().len() + 1);
+        assert_eq!(out.added(), 1);
+        assert!(out.kept_apart(RuleId(g.rules().len() as u32)));
+        // Both strings call the one loop rule; the bodies that held no loop are the
+        // grammar's own.
+        let loop_id = RuleId(g.rules().len() as u32);
+        let mut calls = 0;
+        for r in out.iter() {
+            r.body
+                .for_each_ref(&mut |id| calls += usize::from(id == loop_id));
+        }
+        assert_eq!(calls, 2);
         // Narrow loops and loops followed by a byte they can start with stay inline.
         let g = Grammar::from_ebnf(r#"root ::= [0-9]* "x" [^"]* "a""#, "root").unwrap();
-        assert!(outline_delimited_loops(&g).is_none());
+        let rec = super::super::find_recursive(&g);
+        let out = outline_delimited_loops(&g, &rec);
+        assert_eq!(out.added(), 0);
+        assert_eq!(out.rule(g.root()), g.rule(g.root()));
     }
 }
