@@ -677,23 +677,7 @@ impl<'g> Builder<'g> {
                     Ok(())
                 }
             }
-            Expr::Seq(v) => {
-                if v.is_empty() {
-                    nfa.eps(from, to);
-                    return Ok(());
-                }
-                let mut cur = from;
-                for (k, x) in v.iter().enumerate() {
-                    let next = if k + 1 == v.len() {
-                        to
-                    } else {
-                        nfa.add(&mut self.budget)?
-                    };
-                    self.build(nfa, x, cur, next, depth)?;
-                    cur = next;
-                }
-                Ok(())
-            }
+            Expr::Seq(v) => self.build_seq(nfa, v, from, to, depth),
             Expr::Alt(v) => {
                 let plan = if v.len() >= SPLIT_BRANCHES {
                     self.split_plan(v)
@@ -701,6 +685,12 @@ impl<'g> Builder<'g> {
                 } else {
                     None
                 };
+                let ends = shared_ends(v);
+                // Per shared end: the state its branches meet in before it.
+                let mut meet: Vec<u32> = Vec::with_capacity(ends.len());
+                for _ in &ends {
+                    meet.push(nfa.add(&mut self.budget)?);
+                }
                 for (k, x) in v.iter().enumerate() {
                     // A fresh entry state keeps alternatives from sharing loops.
                     let s = nfa.add(&mut self.budget)?;
@@ -709,11 +699,19 @@ impl<'g> Builder<'g> {
                     for &r in called {
                         self.called[r.index()] = true;
                     }
-                    let res = self.build(nfa, x, s, to, depth);
+                    let res = match (x, ends.iter().position(|end| ends_with(x, end))) {
+                        (Expr::Seq(items), Some(j)) => {
+                            self.build_seq(nfa, &items[..items.len() - 1], s, meet[j], depth)
+                        }
+                        _ => self.build(nfa, x, s, to, depth),
+                    };
                     for &r in called {
                         self.called[r.index()] = false;
                     }
                     res?;
+                }
+                for (end, &m) in ends.iter().zip(&meet) {
+                    self.build_bytes(nfa, end, m, to)?;
                 }
                 Ok(())
             }
@@ -721,6 +719,32 @@ impl<'g> Builder<'g> {
                 self.build_repeat(nfa, expr, *min, *max, from, to, depth)
             }
         }
+    }
+
+    /// Adds NFA paths from `from` to `to` matching the items of `v` in order.
+    fn build_seq(
+        &mut self,
+        nfa: &mut Nfa,
+        v: &[Expr],
+        from: u32,
+        to: u32,
+        depth: usize,
+    ) -> Result<()> {
+        if v.is_empty() {
+            nfa.eps(from, to);
+            return Ok(());
+        }
+        let mut cur = from;
+        for (k, x) in v.iter().enumerate() {
+            let next = if k + 1 == v.len() {
+                to
+            } else {
+                nfa.add(&mut self.budget)?
+            };
+            self.build(nfa, x, cur, next, depth)?;
+            cur = next;
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -904,6 +928,39 @@ impl<'g> Builder<'g> {
 }
 
 /// Marks rules that can reach themselves through references (iterative Tarjan SCC).
+/// The literals that end at least two branches of an alternation that are sequences
+/// (`"a" x "</t>" | "b" y "</t>"`), in order of first use. Such branches are built to meet
+/// in one state before one copy of their end: `(p | q) e` matches what `p e | q e` does,
+/// and the automaton holds the end once rather than once per branch, whatever follows
+/// the calls made before it.
+fn shared_ends(v: &[Expr]) -> Vec<&[u8]> {
+    let mut ends: Vec<(&[u8], usize)> = Vec::new();
+    for x in v {
+        let Expr::Seq(items) = x else { continue };
+        if items.len() < 2 {
+            continue;
+        }
+        let Some(Expr::Bytes(b)) = items.last() else {
+            continue;
+        };
+        if b.is_empty() {
+            continue;
+        }
+        match ends.iter_mut().find(|(e, _)| *e == &b[..]) {
+            Some((_, n)) => *n += 1,
+            None => ends.push((b, 1)),
+        }
+    }
+    ends.retain(|&(_, n)| n >= 2);
+    ends.into_iter().map(|(e, _)| e).collect()
+}
+
+/// Whether `x` is a sequence of at least two items whose last is the literal `end`.
+fn ends_with(x: &Expr, end: &[u8]) -> bool {
+    matches!(x, Expr::Seq(items) if items.len() >= 2
+        && matches!(items.last(), Some(Expr::Bytes(b)) if b == end))
+}
+
 fn find_recursive(g: &Grammar) -> Vec<bool> {
     let n = g.rules().len();
     let adj: Vec<Vec<usize>> = g
@@ -1742,6 +1799,53 @@ text ::= [a-z]*"#,
             src.push_str(&format!("b{i} ::= \"k{i}\" [a-z ]{{0,{len}}} end\n"));
         }
         Grammar::from_ebnf(&src, "root").unwrap()
+    }
+
+    /// The root's automaton straight from the subset construction, and minimized.
+    fn root_before_and_after_minimizing(g: &Grammar) -> (usize, usize) {
+        let rec = find_recursive(g);
+        let rules = outline::outline_delimited_loops(g, &rec);
+        let mut rec = rec;
+        rec.resize(rules.len(), false);
+        let mut b = Builder::new(&rules, rec).unwrap();
+        let mut nfa = Nfa::default();
+        let s = nfa.add(&mut b.budget).unwrap();
+        let t = nfa.add(&mut b.budget).unwrap();
+        b.build(&mut nfa, &rules.rule(g.root()).body, s, t, 0)
+            .unwrap();
+        let (mut d, mut calls) = determinize(&nfa.freeze(), s, t, "root").unwrap();
+        let before = d.num_states();
+        minimize::minimize(&mut d, &mut calls);
+        (before, d.num_states())
+    }
+
+    #[test]
+    fn branches_that_end_alike_share_their_end() {
+        // Each tag's body is called; what follows each call is the same `</t>`, built once,
+        // so the subset construction has nothing left for minimizing to merge.
+        assert_eq!(
+            shared_ends(&[
+                Expr::Seq(vec![Expr::lit("a"), Expr::lit("!")]),
+                Expr::lit("!"),
+                Expr::Seq(vec![Expr::lit("b"), Expr::lit("?")]),
+                Expr::Seq(vec![Expr::lit("c"), Expr::lit("!")]),
+            ]),
+            vec![&b"!"[..]]
+        );
+        // One tag (`tagged` repeats them, and a repetition's first copy is built apart).
+        let once = |g: Grammar| {
+            let src = g.to_string().replacen(")+", ")", 1);
+            Grammar::from_ebnf(&src, "root").unwrap()
+        };
+        let (before, after) = root_before_and_after_minimizing(&once(tagged(24, 600)));
+        assert_eq!(before, after);
+        // Ends that differ stay apart.
+        let src = once(tagged(24, 600))
+            .to_string()
+            .replace("\"<t1>\" b1 \"</t>\"", "\"<t1>\" b1 \"</u>\"");
+        let g = Grammar::from_ebnf(&src, "root").unwrap();
+        let (before, after) = root_before_and_after_minimizing(&g);
+        assert!(after < before, "{before} -> {after}");
     }
 
     #[test]
