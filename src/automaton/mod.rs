@@ -17,6 +17,7 @@ pub(crate) mod facts;
 mod minimize;
 mod outline;
 pub(crate) mod runs;
+mod survey;
 pub(crate) mod text;
 
 use std::collections::HashMap;
@@ -206,12 +207,13 @@ impl Automata {
     /// Compiles a grammar into automata, determinizing large ones on up to `threads`
     /// threads.
     pub fn build_with(g: &Grammar, threads: usize) -> Result<Automata> {
-        let recursive = find_recursive(g);
-        let rules = outline::outline_delimited_loops(g, &recursive);
+        let mut survey = survey::Survey::new(g.rules().iter().map(|r| &r.body));
+        let recursive = survey.recursive();
+        let rules = outline::outline_delimited_loops(g, &recursive, &mut survey);
         // Outlined loops call what their loop called: no rule becomes recursive.
         let mut recursive = recursive;
         recursive.resize(rules.len(), false);
-        Builder::new(&rules, recursive)?.run(threads)
+        Builder::new(&rules, &survey, recursive)?.run(threads)
     }
 
     /// The [`facts::Facts`] of rule `r`.
@@ -397,12 +399,15 @@ struct Builder<'g> {
 }
 
 impl<'g> Builder<'g> {
-    /// A builder for `g`, whose recursive rules `recursive` marks.
-    fn new(g: &'g Rules<'g>, recursive: Vec<bool>) -> Result<Self> {
+    /// A builder for `g`, whose bodies `survey` describes and whose recursive rules
+    /// `recursive` marks.
+    fn new(g: &'g Rules<'g>, survey: &survey::Survey, recursive: Vec<bool>) -> Result<Self> {
         let n = g.len();
         let mut refcount = vec![0u32; n];
-        for r in g.iter() {
-            r.body.for_each_ref(&mut |id| refcount[id.index()] += 1);
+        for r in 0..n {
+            for &(c, _) in survey.refs(r) {
+                refcount[c.index()] += 1;
+            }
         }
         let mut b = Builder {
             g,
@@ -415,50 +420,65 @@ impl<'g> Builder<'g> {
             unfolding: false,
             keep: (0..n).map(|i| g.kept_apart(RuleId(i as u32))).collect(),
             called: vec![false; n],
-            closed: g.iter().map(|r| !has_ref(&r.body)).collect(),
+            closed: (0..n).map(|r| survey.refs(r).is_empty()).collect(),
         };
         // Size estimates, callees first (memoized; recursive rules count as one call edge).
         for i in 0..n {
-            b.estimate_rule(i, 0);
+            b.estimate_rule(survey, i, 0);
         }
         for i in 0..n {
             if b.recursive[i] {
-                b.body_est[i] = b.estimate(&g.rule(RuleId(i as u32)).body, 1);
+                b.body_est[i] = b.estimate_body(survey, i, 1);
             }
         }
         Ok(b)
     }
 
-    fn estimate_rule(&mut self, r: usize, depth: usize) -> u64 {
+    fn estimate_rule(&mut self, survey: &survey::Survey, r: usize, depth: usize) -> u64 {
         if self.est[r] != u64::MAX {
             return self.est[r];
         }
         if self.recursive[r] || depth > MAX_INLINE_DEPTH {
             return 1;
         }
-        let body = &self.g.rule(RuleId(r as u32)).body;
-        let v = self.estimate(body, depth + 1);
+        let v = self.estimate_body(survey, r, depth + 1);
         self.est[r] = v;
         v
     }
 
-    fn estimate(&mut self, e: &Expr, depth: usize) -> u64 {
+    /// [`Self::estimate`] of rule `r`'s body, from its survey.
+    fn estimate_body(&mut self, survey: &survey::Survey, r: usize, depth: usize) -> u64 {
+        let mut v = survey.own(r);
+        for &(c, copies) in survey.refs(r) {
+            let one = if self.inlinable(c) {
+                self.estimate_rule(survey, c.index(), depth)
+            } else {
+                1
+            };
+            v = v.saturating_add(one.saturating_mul(copies));
+        }
+        v
+    }
+
+    /// Estimated NFA states of `e`, callees inlined where they would be (the estimate
+    /// [`survey`] splits into a body's own part and its references).
+    fn estimate(&self, e: &Expr) -> u64 {
         match e {
             Expr::Bytes(b) => b.len() as u64 + 1,
             Expr::Class(c) => 4 * c.ranges.len() as u64 + 4,
             Expr::Ref(r) => {
-                if self.inlinable(*r) {
-                    self.estimate_rule(r.index(), depth)
-                } else {
-                    1
+                // Every rule's estimate is known once the builder is made.
+                match self.est[r.index()] {
+                    v if self.inlinable(*r) && v != u64::MAX => v,
+                    _ => 1,
                 }
             }
             Expr::Seq(v) | Expr::Alt(v) => v
                 .iter()
-                .map(|x| self.estimate(x, depth))
+                .map(|x| self.estimate(x))
                 .fold(1u64, |a, b| a.saturating_add(b)),
             Expr::Repeat { expr, min, max } => {
-                let one = self.estimate(expr, depth);
+                let one = self.estimate(expr);
                 let copies = (*max).unwrap_or(*min).max(*min).max(1) as u64;
                 one.saturating_mul(copies).saturating_add(2)
             }
@@ -680,8 +700,7 @@ impl<'g> Builder<'g> {
             Expr::Seq(v) => self.build_seq(nfa, v, from, to, depth),
             Expr::Alt(v) => {
                 let plan = if v.len() >= SPLIT_BRANCHES {
-                    self.split_plan(v)
-                        .filter(|_| self.estimate(e, depth) > SPLIT_SIZE)
+                    self.split_plan(v).filter(|_| self.estimate(e) > SPLIT_SIZE)
                 } else {
                     None
                 };
@@ -961,74 +980,6 @@ fn ends_with(x: &Expr, end: &[u8]) -> bool {
         && matches!(items.last(), Some(Expr::Bytes(b)) if b == end))
 }
 
-fn find_recursive(g: &Grammar) -> Vec<bool> {
-    let n = g.rules().len();
-    let adj: Vec<Vec<usize>> = g
-        .rules()
-        .iter()
-        .map(|r| {
-            let mut v = Vec::new();
-            r.body.for_each_ref(&mut |id| v.push(id.index()));
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
-    let mut index = vec![u32::MAX; n];
-    let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
-    let mut stack = Vec::new();
-    let mut rec = vec![false; n];
-    let mut counter = 0u32;
-    for s in 0..n {
-        if index[s] != u32::MAX {
-            continue;
-        }
-        let mut call: Vec<(usize, usize)> = vec![(s, 0)];
-        index[s] = counter;
-        low[s] = counter;
-        counter += 1;
-        stack.push(s);
-        on_stack[s] = true;
-        while let Some(&mut (v, ref mut k)) = call.last_mut() {
-            if *k < adj[v].len() {
-                let w = adj[v][*k];
-                *k += 1;
-                if index[w] == u32::MAX {
-                    index[w] = counter;
-                    low[w] = counter;
-                    counter += 1;
-                    stack.push(w);
-                    on_stack[w] = true;
-                    call.push((w, 0));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                call.pop();
-                if let Some(&(p, _)) = call.last() {
-                    low[p] = low[p].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    let mut comp = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        comp.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    let cyclic = comp.len() > 1 || adj[v].binary_search(&v).is_ok();
-                    for w in comp {
-                        rec[w] = cyclic;
-                    }
-                }
-            }
-        }
-    }
-    rec
-}
-
 // ----------------------------------------------------------------------------- DFA
 
 /// Extends `set` with every state reachable by empty edges and sorts it; `seen` holds `mark`
@@ -1062,15 +1013,6 @@ static CLOSED_DFAS: std::sync::OnceLock<parking_lot::Mutex<FxHashMap<Expr, RuleD
 const CLOSED_MIN_STATES: usize = 512;
 /// Most states kept in [`CLOSED_DFAS`] in all.
 const CLOSED_MAX_STATES: usize = 200_000;
-
-fn has_ref(e: &Expr) -> bool {
-    match e {
-        Expr::Ref(_) => true,
-        Expr::Bytes(_) | Expr::Class(_) => false,
-        Expr::Seq(v) | Expr::Alt(v) => v.iter().any(has_ref),
-        Expr::Repeat { expr, .. } => has_ref(expr),
-    }
-}
 
 /// The remembered automaton of `body` (a body that references no rule), if any.
 fn closed_dfa(body: &Expr) -> Option<RuleDfa> {
@@ -1803,11 +1745,12 @@ text ::= [a-z]*"#,
 
     /// The root's automaton straight from the subset construction, and minimized.
     fn root_before_and_after_minimizing(g: &Grammar) -> (usize, usize) {
-        let rec = find_recursive(g);
-        let rules = outline::outline_delimited_loops(g, &rec);
+        let mut survey = survey::Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let rules = outline::outline_delimited_loops(g, &rec, &mut survey);
         let mut rec = rec;
         rec.resize(rules.len(), false);
-        let mut b = Builder::new(&rules, rec).unwrap();
+        let mut b = Builder::new(&rules, &survey, rec).unwrap();
         let mut nfa = Nfa::default();
         let s = nfa.add(&mut b.budget).unwrap();
         let t = nfa.add(&mut b.budget).unwrap();
@@ -1817,6 +1760,65 @@ text ::= [a-z]*"#,
         let before = d.num_states();
         minimize::minimize(&mut d, &mut calls);
         (before, d.num_states())
+    }
+
+    #[test]
+    fn surveyed_estimates_match_the_expressions() {
+        // A rule's estimate from its survey (own part plus references times their copies)
+        // is the estimate of its body walked with the callees' estimates.
+        let grammars = [
+            Grammar::builtin_json(),
+            Grammar::from_ebnf(
+                r#"root ::= item{2,5} ("," (item | pair)*)? rec
+                   item ::= [a-z]{1,3} pair? "!"
+                   pair ::= "(" [a-z] ")" | [0-9]+ ";"
+                   rec ::= "[" rec? "]""#,
+                "root",
+            )
+            .unwrap(),
+            tagged(20, 30),
+            Grammar::from_json_schema(
+                r#"{"type": "object", "properties": {"a": {"type": "string"},
+                    "b": {"type": "array", "items": {"type": "integer"}, "maxItems": 4}},
+                    "required": ["a"]}"#,
+                &Default::default(),
+            )
+            .unwrap(),
+        ];
+        for g in &grammars {
+            let mut survey = survey::Survey::new(g.rules().iter().map(|r| &r.body));
+            let rec = survey.recursive();
+            let rules = outline::outline_delimited_loops(g, &rec, &mut survey);
+            let mut rec = rec;
+            rec.resize(rules.len(), false);
+            let b = Builder::new(&rules, &survey, rec).unwrap();
+            for i in 0..rules.len() {
+                let body = &rules.rule(RuleId(i as u32)).body;
+                if b.recursive[i] {
+                    assert_eq!(
+                        b.body_est[i],
+                        b.estimate(body),
+                        "{}",
+                        rules.rule(RuleId(i as u32)).name
+                    );
+                } else {
+                    assert_eq!(
+                        b.est[i],
+                        b.estimate(body),
+                        "{}",
+                        rules.rule(RuleId(i as u32)).name
+                    );
+                }
+            }
+        }
+        // Only `rec` (the second grammar's) refers to itself.
+        let g = &grammars[1];
+        let rec = survey::Survey::new(g.rules().iter().map(|r| &r.body)).recursive();
+        let names: Vec<&str> = (0..rec.len())
+            .filter(|&i| rec[i])
+            .map(|i| g.rules()[i].name.as_str())
+            .collect();
+        assert_eq!(names, ["rec"]);
     }
 
     #[test]

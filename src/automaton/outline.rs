@@ -10,6 +10,7 @@
 //! use by a walk over most of the vocabulary. Only loops in rules that no recursive rule
 //! uses are outlined (see [`outline_delimited_loops`]).
 
+use super::survey::Survey;
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::grammar::{Expr, Grammar, Rule, RuleId};
 
@@ -46,6 +47,7 @@ impl<'g> Rules<'g> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Rule> + '_ {
         (0..self.len()).map(|i| self.rule(RuleId(i as u32)))
     }
@@ -68,8 +70,13 @@ impl<'g> Rules<'g> {
 }
 
 /// `g`'s rules with delimited broad loops outlined; `recursive` marks `g`'s recursive
-/// rules.
-pub(crate) fn outline_delimited_loops<'g>(g: &'g Grammar, recursive: &[bool]) -> Rules<'g> {
+/// rules. `survey` (of `g`'s bodies) is brought up to date: rewritten bodies are surveyed
+/// again and the added rules after `g`'s.
+pub(crate) fn outline_delimited_loops<'g>(
+    g: &'g Grammar,
+    recursive: &[bool],
+    survey: &mut Survey,
+) -> Rules<'g> {
     let n = g.rules().len();
     let mut o = Outliner {
         g,
@@ -83,20 +90,21 @@ pub(crate) fn outline_delimited_loops<'g>(g: &'g Grammar, recursive: &[bool]) ->
     let mut tainted = recursive.to_vec();
     let mut stack: Vec<usize> = (0..n).filter(|&i| recursive[i]).collect();
     while let Some(i) = stack.pop() {
-        g.rules()[i].body.for_each_ref(&mut |r| {
+        for &(r, _) in survey.refs(i) {
             if !tainted[r.index()] {
                 tainted[r.index()] = true;
                 stack.push(r.index());
             }
-        });
+        }
     }
     let mut slot = vec![u32::MAX; n];
     let mut rewritten = Vec::new();
     for (i, r) in g.rules().iter().enumerate() {
-        if tainted[i] {
+        if tainted[i] || !survey.loop_then_literal(i) {
             continue;
         }
         if let Some(body) = o.visit(&r.body) {
+            survey.set(i, &body);
             slot[i] = rewritten.len() as u32;
             rewritten.push(Rule {
                 name: r.name.clone(),
@@ -127,7 +135,10 @@ pub(crate) fn outline_delimited_loops<'g>(g: &'g Grammar, recursive: &[bool]) ->
                 lookahead: None,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    for r in &added {
+        survey.set(survey.len(), &r.body);
+    }
     Rules {
         g,
         slot,
@@ -332,8 +343,9 @@ mod tests {
             "root",
         )
         .unwrap();
-        let rec = super::super::find_recursive(&g);
-        let out = outline_delimited_loops(&g, &rec);
+        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let out = outline_delimited_loops(&g, &rec, &mut survey);
         assert_eq!(out.len(), g.rules().len() + 1);
         assert_eq!(out.added(), 1);
         assert!(out.kept_apart(RuleId(g.rules().len() as u32)));
@@ -348,8 +360,9 @@ mod tests {
         assert_eq!(calls, 2);
         // Narrow loops and loops followed by a byte they can start with stay inline.
         let g = Grammar::from_ebnf(r#"root ::= [0-9]* "x" [^"]* "a""#, "root").unwrap();
-        let rec = super::super::find_recursive(&g);
-        let out = outline_delimited_loops(&g, &rec);
+        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let out = outline_delimited_loops(&g, &rec, &mut survey);
         assert_eq!(out.added(), 0);
         assert_eq!(out.rule(g.root()), g.rule(g.root()));
     }
