@@ -231,6 +231,9 @@ impl Outliner<'_> {
             return None;
         };
         let d = *b.first()?;
+        if !may_be_broad(expr) {
+            return None;
+        }
         if nullable(self.g, expr, 0) != Some(false) {
             return None;
         }
@@ -248,6 +251,24 @@ impl Outliner<'_> {
         self.index.insert(body.clone(), id);
         self.new_rules.push(body);
         id
+    }
+}
+
+/// Whether a loop over `e` may be broad enough to outline: not a literal, which starts
+/// with one byte, nor a class of fewer than [`BROAD`] code points (one first byte each),
+/// such as the whitespace between JSON tokens.
+pub(crate) fn may_be_broad(e: &Expr) -> bool {
+    match e {
+        Expr::Bytes(_) => false,
+        Expr::Class(c) if !c.negated => {
+            let points: u64 = c
+                .ranges
+                .iter()
+                .map(|&(lo, hi)| u64::from(hi.saturating_sub(lo)) + 1)
+                .sum();
+            points >= u64::from(BROAD)
+        }
+        _ => true,
     }
 }
 
@@ -365,5 +386,18 @@ mod tests {
         let out = outline_delimited_loops(&g, &rec, &mut survey);
         assert_eq!(out.added(), 0);
         assert_eq!(out.rule(g.root()), g.rule(g.root()));
+        // The cheap test before the first bytes are computed: JSON whitespace is narrow, a
+        // string's characters may be broad.
+        let class = |negated, ranges: &[(u32, u32)]| {
+            Expr::Class(crate::grammar::CharClass {
+                negated,
+                ranges: ranges.to_vec(),
+            })
+        };
+        assert!(!may_be_broad(&class(false, &[(9, 10), (13, 13), (32, 32)])));
+        assert!(!may_be_broad(&class(false, &[(0x30, 0x39), (0x41, 0x5a)])));
+        assert!(may_be_broad(&class(false, &[(0x20, 0x7e)])));
+        assert!(may_be_broad(&class(true, &[(0x22, 0x22), (0x5c, 0x5c)])));
+        assert!(!may_be_broad(&Expr::lit("abc")));
     }
 }

@@ -21,7 +21,8 @@ pub(crate) struct Survey {
     refs: Vec<(RuleId, u64)>,
     /// Per rule: the size estimate of its body without its references.
     own: Vec<u64>,
-    /// Per rule: some sequence in the body has an unbounded loop followed by a literal.
+    /// Per rule: some sequence in the body has an unbounded loop that may be broad
+    /// ([`super::outline::may_be_broad`]) followed by a literal.
     loop_then_literal: Vec<bool>,
 }
 
@@ -73,8 +74,8 @@ impl Survey {
         self.own[r]
     }
 
-    /// Whether some sequence in rule `r`'s body has an unbounded loop followed by a
-    /// literal (what outlining looks for).
+    /// Whether some sequence in rule `r`'s body has an unbounded loop that may be broad,
+    /// followed by a literal (what outlining looks for).
     pub(crate) fn loop_then_literal(&self, r: usize) -> bool {
         self.loop_then_literal[r]
     }
@@ -154,7 +155,8 @@ fn walk(e: &Expr, refs: &mut Vec<(RuleId, u64)>, found: &mut bool) -> u64 {
                 *found |= v.windows(2).any(|w| {
                     matches!(
                         (&w[0], &w[1]),
-                        (Expr::Repeat { min: 0, max: None, .. }, Expr::Bytes(b)) if !b.is_empty()
+                        (Expr::Repeat { expr, min: 0, max: None }, Expr::Bytes(b))
+                            if !b.is_empty() && super::outline::may_be_broad(expr)
                     )
                 });
             }
