@@ -704,7 +704,7 @@ impl<'g> Builder<'g> {
                 } else {
                     None
                 };
-                let ends = shared_ends(v);
+                let (ends, end_of) = shared_ends(v);
                 // Per shared end: the state its branches meet in before it.
                 let mut meet: Vec<u32> = Vec::with_capacity(ends.len());
                 for _ in &ends {
@@ -718,10 +718,14 @@ impl<'g> Builder<'g> {
                     for &r in called {
                         self.called[r.index()] = true;
                     }
-                    let res = match (x, ends.iter().position(|end| ends_with(x, end))) {
-                        (Expr::Seq(items), Some(j)) => {
-                            self.build_seq(nfa, &items[..items.len() - 1], s, meet[j], depth)
-                        }
+                    let res = match (x, end_of.get(k).copied().flatten()) {
+                        (Expr::Seq(items), Some(j)) => self.build_seq(
+                            nfa,
+                            &items[..items.len() - 1],
+                            s,
+                            meet[j as usize],
+                            depth,
+                        ),
                         _ => self.build(nfa, x, s, to, depth),
                     };
                     for &r in called {
@@ -948,36 +952,46 @@ impl<'g> Builder<'g> {
 
 /// Marks rules that can reach themselves through references (iterative Tarjan SCC).
 /// The literals that end at least two branches of an alternation that are sequences
-/// (`"a" x "</t>" | "b" y "</t>"`), in order of first use. Such branches are built to meet
-/// in one state before one copy of their end: `(p | q) e` matches what `p e | q e` does,
-/// and the automaton holds the end once rather than once per branch, whatever follows
-/// the calls made before it.
-fn shared_ends(v: &[Expr]) -> Vec<&[u8]> {
-    let mut ends: Vec<(&[u8], usize)> = Vec::new();
-    for x in v {
-        let Expr::Seq(items) = x else { continue };
-        if items.len() < 2 {
-            continue;
-        }
-        let Some(Expr::Bytes(b)) = items.last() else {
-            continue;
-        };
-        if b.is_empty() {
-            continue;
-        }
-        match ends.iter_mut().find(|(e, _)| *e == &b[..]) {
-            Some((_, n)) => *n += 1,
-            None => ends.push((b, 1)),
+/// (`"a" x "</t>" | "b" y "</t>"`), in order of first use, and per branch the index of
+/// its end among them (empty when none is shared). Such branches are built to meet in
+/// one state before one copy of their end: `(p | q) e` matches what `p e | q e` does, and
+/// the automaton holds the end once rather than once per branch, whatever follows the
+/// calls made before it.
+fn shared_ends(v: &[Expr]) -> (Vec<&[u8]>, Vec<Option<u32>>) {
+    fn end(x: &Expr) -> Option<&[u8]> {
+        match x {
+            Expr::Seq(items) if items.len() >= 2 => match items.last() {
+                Some(Expr::Bytes(b)) if !b.is_empty() => Some(&b[..]),
+                _ => None,
+            },
+            _ => None,
         }
     }
-    ends.retain(|&(_, n)| n >= 2);
-    ends.into_iter().map(|(e, _)| e).collect()
-}
-
-/// Whether `x` is a sequence of at least two items whose last is the literal `end`.
-fn ends_with(x: &Expr, end: &[u8]) -> bool {
-    matches!(x, Expr::Seq(items) if items.len() >= 2
-        && matches!(items.last(), Some(Expr::Bytes(b)) if b == end))
+    if v.iter().filter(|x| end(x).is_some()).nth(1).is_none() {
+        return (Vec::new(), Vec::new());
+    }
+    let mut count: FxHashMap<&[u8], u32> = FxHashMap::default();
+    for x in v {
+        if let Some(e) = end(x) {
+            *count.entry(e).or_insert(0) += 1;
+        }
+    }
+    if count.values().all(|&n| n < 2) {
+        return (Vec::new(), Vec::new());
+    }
+    let mut ends: Vec<&[u8]> = Vec::new();
+    let mut index: FxHashMap<&[u8], u32> = FxHashMap::default();
+    let end_of = v
+        .iter()
+        .map(|x| {
+            let e = end(x).filter(|e| count[e] >= 2)?;
+            Some(*index.entry(e).or_insert_with(|| {
+                ends.push(e);
+                ends.len() as u32 - 1
+            }))
+        })
+        .collect();
+    (ends, end_of)
 }
 
 // ----------------------------------------------------------------------------- DFA
@@ -1832,7 +1846,7 @@ text ::= [a-z]*"#,
                 Expr::Seq(vec![Expr::lit("b"), Expr::lit("?")]),
                 Expr::Seq(vec![Expr::lit("c"), Expr::lit("!")]),
             ]),
-            vec![&b"!"[..]]
+            (vec![&b"!"[..]], vec![Some(0), None, None, Some(0)])
         );
         // One tag (`tagged` repeats them, and a repetition's first copy is built apart).
         let once = |g: Grammar| {
