@@ -614,24 +614,37 @@ impl<'g> Builder<'g> {
         } else {
             1
         };
+        // Each automaton is finished on the thread that built it, while its tables are in
+        // that core's cache: calls numbered by kept rule, and the reversed edges trimming
+        // reads.
         let built = crate::parallel::map(nfas.len(), threads, |k| {
             let (r, nfa, start, end) = &nfas[k];
             let (mut dfa, mut calls) = determinize(nfa, *start, *end, &g.rule(kept[*r]).name)?;
             if dfa.num_states() <= MINIMIZE_MAX_STATES {
                 minimize::minimize(&mut dfa, &mut calls);
             }
-            Ok((dfa, calls))
+            dfa.calls = calls
+                .into_iter()
+                .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
+                .collect();
+            let rev = Reverse::new(&dfa);
+            Ok((dfa, rev))
         });
         // Automata from the store were trimmed before they were stored.
         let trimmed: Vec<bool> = remembered.iter().map(Option::is_some).collect();
         let mut dfas: Vec<Option<RuleDfa>> = remembered;
-        let mut raw_calls: Vec<Vec<Vec<(RuleId, u32)>>> = vec![Vec::new(); kept.len()];
+        let mut reverse: Vec<Reverse> = (0..kept.len()).map(|_| Reverse::empty()).collect();
         for ((r, ..), res) in nfas.iter().zip(built) {
-            let res = res?;
-            dfas[*r] = Some(res.0);
-            raw_calls[*r] = res.1;
+            let (dfa, rev) = res?;
+            dfas[*r] = Some(dfa);
+            reverse[*r] = rev;
         }
         let mut dfas: Vec<RuleDfa> = dfas.into_iter().flatten().collect();
+        for (d, &from_store) in dfas.iter_mut().zip(&trimmed) {
+            if from_store {
+                d.calls = vec![Vec::new(); d.num_states()];
+            }
+        }
         let mut la_dfas: Vec<RuleDfa> = Vec::with_capacity(la_nfas.len());
         for (r, lnfa, ls, le) in &la_nfas {
             let name = &g.rule(kept[*r]).name;
@@ -639,24 +652,13 @@ impl<'g> Builder<'g> {
             dfas[*r].lookahead = Some(la_dfas.len() as u32);
             la_dfas.push(ldfa);
         }
-        for (dfa, calls) in dfas.iter_mut().zip(raw_calls) {
-            let n = dfa.num_states();
-            dfa.calls = if calls.is_empty() {
-                vec![Vec::new(); n]
-            } else {
-                calls
-                    .into_iter()
-                    .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
-                    .collect()
-            };
-        }
         let mut a = Automata {
             facts: Vec::new(),
             call_free: Vec::new(),
             rules: dfas,
             lookaheads: la_dfas,
         };
-        trim(&mut a, &trimmed)?;
+        trim(&mut a, &trimmed, &reverse)?;
         for (r, &from_store) in trimmed.iter().enumerate() {
             let rule = g.rule(kept[r]);
             if !from_store && rule.lookahead.is_none() && self.closed[kept[r].index()] {
@@ -1216,17 +1218,12 @@ impl Subsets {
 }
 
 /// Removes call edges to rules that match nothing and states from which no accepting
-/// state can be reached; fails when the root matches nothing.
-fn trim(a: &mut Automata, trimmed: &[bool]) -> Result<()> {
+/// state can be reached; fails when the root matches nothing. `reverse` holds each rule's
+/// reversed edges, empty for the rules `trimmed` marks: rules without calls trimmed before
+/// (served by the store), which stay as they are and are productive when their start
+/// state is still live.
+fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<()> {
     let n = a.rules.len();
-    // A rule without calls that was trimmed before (served by the store) stays as it is:
-    // it is productive when its start state is still live.
-    let reverse: Vec<Reverse> = a
-        .rules
-        .iter()
-        .zip(trimmed)
-        .map(|(d, &t)| if t { Reverse::empty() } else { Reverse::new(d) })
-        .collect();
     // Coreachable states per rule, with the number of productive rules they were computed
     // under (productive rules only grow, so an equal count means an equal set). Those of
     // call-free rules do not depend on other rules.
@@ -1276,7 +1273,7 @@ fn trim(a: &mut Automata, trimmed: &[bool]) -> Result<()> {
             a.rules[0].name
         )));
     }
-    for (r, (memo, rev)) in co.into_iter().zip(&reverse).enumerate() {
+    for (r, (memo, rev)) in co.into_iter().zip(reverse).enumerate() {
         if trimmed[r] {
             continue;
         }
@@ -1285,6 +1282,15 @@ fn trim(a: &mut Automata, trimmed: &[bool]) -> Result<()> {
             _ => coreachable(&a.rules[r], rev, &productive),
         };
         let d = &mut a.rules[r];
+        // Most automata have nothing to remove; their tables are not read again.
+        if co.iter().all(|&c| c)
+            && d
+                .calls
+                .iter()
+                .all(|c| c.iter().all(|&(c, _)| productive[c as usize]))
+        {
+            continue;
+        }
         let ncls = d.ncls;
         for s in 0..d.num_states() {
             let row = &mut d.trans[s * ncls..(s + 1) * ncls];
