@@ -615,8 +615,8 @@ impl<'g> Builder<'g> {
             1
         };
         // Each automaton is finished on the thread that built it, while its tables are in
-        // that core's cache: calls numbered by kept rule, and the reversed edges trimming
-        // reads.
+        // that core's cache: calls numbered by kept rule, the reversed edges trimming
+        // reads, and the per-state flags (made again where trimming changes the table).
         let built = crate::parallel::map(nfas.len(), threads, |k| {
             let (r, nfa, start, end) = &nfas[k];
             let (mut dfa, mut calls) = determinize(nfa, *start, *end, &g.rule(kept[*r]).name)?;
@@ -628,6 +628,7 @@ impl<'g> Builder<'g> {
                 .map(|v| v.into_iter().map(|(c, t)| (kept_index[&c], t)).collect())
                 .collect();
             let rev = Reverse::new(&dfa);
+            finish_flags(&mut dfa);
             Ok((dfa, rev))
         });
         // Automata from the store were trimmed before they were stored.
@@ -658,14 +659,19 @@ impl<'g> Builder<'g> {
             rules: dfas,
             lookaheads: la_dfas,
         };
-        trim(&mut a, &trimmed, &reverse)?;
+        let changed = trim(&mut a, &trimmed, &reverse)?;
         for (r, &from_store) in trimmed.iter().enumerate() {
             let rule = g.rule(kept[r]);
             if !from_store && rule.lookahead.is_none() && self.closed[kept[r].index()] {
                 remember_closed_dfa(&rule.body, &a.rules[r]);
             }
         }
-        for d in a.rules.iter_mut().chain(a.lookaheads.iter_mut()) {
+        for (r, d) in a.rules.iter_mut().enumerate() {
+            if trimmed[r] || changed[r] {
+                finish_flags(d);
+            }
+        }
+        for d in a.lookaheads.iter_mut() {
             finish_flags(d);
         }
         first_sets(&mut a);
@@ -1221,8 +1227,8 @@ impl Subsets {
 /// state can be reached; fails when the root matches nothing. `reverse` holds each rule's
 /// reversed edges, empty for the rules `trimmed` marks: rules without calls trimmed before
 /// (served by the store), which stay as they are and are productive when their start
-/// state is still live.
-fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<()> {
+/// state is still live. Returns, per rule, whether its automaton changed.
+fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<Vec<bool>> {
     let n = a.rules.len();
     // Coreachable states per rule, with the number of productive rules they were computed
     // under (productive rules only grow, so an equal count means an equal set). Those of
@@ -1273,6 +1279,7 @@ fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<()> {
             a.rules[0].name
         )));
     }
+    let mut changed = vec![false; n];
     for (r, (memo, rev)) in co.into_iter().zip(reverse).enumerate() {
         if trimmed[r] {
             continue;
@@ -1291,6 +1298,7 @@ fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<()> {
         {
             continue;
         }
+        changed[r] = true;
         let ncls = d.ncls;
         for s in 0..d.num_states() {
             let row = &mut d.trans[s * ncls..(s + 1) * ncls];
@@ -1317,7 +1325,7 @@ fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<()> {
             )));
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// The reverse edges of one automaton in compressed rows: for each state, the states with a
