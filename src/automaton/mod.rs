@@ -1004,9 +1004,17 @@ fn shared_ends(v: &[Expr]) -> (Vec<&[u8]>, Vec<Option<u32>>) {
 
 // ----------------------------------------------------------------------------- DFA
 
-/// Extends `set` with every state reachable by empty edges and sorts it; `seen` holds `mark`
-/// for the states already in it, `stack` is scratch space.
-fn closure(nfa: &Frozen, set: &mut Vec<u32>, seen: &mut [u32], mark: u32, stack: &mut Vec<u32>) {
+/// Extends `set` with every state reachable by empty edges, keeps those `important` marks
+/// and sorts it; `seen` holds `mark` for the states already in it, `stack` is scratch
+/// space.
+fn closure(
+    nfa: &Frozen,
+    set: &mut Vec<u32>,
+    seen: &mut [u32],
+    mark: u32,
+    stack: &mut Vec<u32>,
+    important: &[bool],
+) {
     stack.clear();
     stack.extend_from_slice(set);
     for &s in set.iter() {
@@ -1021,6 +1029,7 @@ fn closure(nfa: &Frozen, set: &mut Vec<u32>, seen: &mut [u32], mark: u32, stack:
             }
         }
     }
+    set.retain(|&s| important[s as usize]);
     set.sort_unstable();
 }
 
@@ -1077,12 +1086,17 @@ fn determinize(nfa: &Frozen, start: u32, accept: u32, name: &str) -> Result<DfaW
     }
     let ncls = reps.len();
 
+    // Only states with byte or call edges, and the accepting state, tell subsets apart:
+    // the others (empty edges only) are left out of every subset.
+    let important: Vec<bool> = (0..nfa.len as u32)
+        .map(|s| s == accept || !nfa.bytes.row(s).is_empty() || !nfa.calls.row(s).is_empty())
+        .collect();
     let mut seen = vec![0u32; nfa.len];
     let mut mark = 1u32;
     let mut sets = Subsets::default();
     let mut stack: Vec<u32> = Vec::new();
     let mut tgt = vec![start];
-    closure(nfa, &mut tgt, &mut seen, mark, &mut stack);
+    closure(nfa, &mut tgt, &mut seen, mark, &mut stack, &important);
     sets.intern(&tgt, name)?;
     let mut trans: Vec<u32> = Vec::new();
     let mut accept_v = Vec::new();
@@ -1135,7 +1149,7 @@ fn determinize(nfa: &Frozen, start: u32, accept: u32, name: &str) -> Result<DfaW
             if tgt != prev {
                 prev.clone_from(&tgt);
                 mark += 1;
-                closure(nfa, &mut tgt, &mut seen, mark, &mut stack);
+                closure(nfa, &mut tgt, &mut seen, mark, &mut stack, &important);
                 prev_id = sets.intern(&tgt, name)?;
             }
             let (c0, c1) = (
@@ -1160,7 +1174,7 @@ fn determinize(nfa: &Frozen, start: u32, accept: u32, name: &str) -> Result<DfaW
             }
             tgt.dedup();
             mark += 1;
-            closure(nfa, &mut tgt, &mut seen, mark, &mut stack);
+            closure(nfa, &mut tgt, &mut seen, mark, &mut stack, &important);
             calls.push((r, sets.intern(&tgt, name)?));
         }
         calls_v.push(calls);
@@ -1291,8 +1305,7 @@ fn trim(a: &mut Automata, trimmed: &[bool], reverse: &[Reverse]) -> Result<Vec<b
         let d = &mut a.rules[r];
         // Most automata have nothing to remove; their tables are not read again.
         if co.iter().all(|&c| c)
-            && d
-                .calls
+            && d.calls
                 .iter()
                 .all(|c| c.iter().all(|&(c, _)| productive[c as usize]))
         {
