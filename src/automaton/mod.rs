@@ -1863,6 +1863,15 @@ text ::= [a-z]*"#,
     }
 
     #[test]
+    fn subsets_that_differ_in_empty_edge_states_are_one_state() {
+        // After `a`, after `b` and at the start, the closures differ only in states with
+        // empty edges alone (the ends of the branches): one state, as in the minimal
+        // automaton.
+        let g = Grammar::from_ebnf(r#"root ::= ("a" | "b")* "c""#, "root").unwrap();
+        assert_eq!(root_before_and_after_minimizing(&g), (2, 2));
+    }
+
+    #[test]
     fn branches_that_end_alike_share_their_end() {
         // Each tag's body is called; what follows each call is the same `</t>`, built once,
         // so the subset construction has nothing left for minimizing to merge.
