@@ -31,10 +31,12 @@ pub(crate) struct Rules<'g> {
 }
 
 impl<'g> Rules<'g> {
+    /// How many rules: the grammar's, then the added loops.
     pub(crate) fn len(&self) -> usize {
         self.g.rules().len() + self.added.len()
     }
 
+    /// Rule `r`: its rewritten body where outlining changed it.
     pub(crate) fn rule(&self, r: RuleId) -> &Rule {
         let i = r.index();
         let n = self.g.rules().len();
@@ -47,11 +49,13 @@ impl<'g> Rules<'g> {
         }
     }
 
+    /// Every rule, in order.
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Rule> + '_ {
         (0..self.len()).map(|i| self.rule(RuleId(i as u32)))
     }
 
+    /// The grammar's root.
     pub(crate) fn root(&self) -> RuleId {
         self.g.root()
     }
