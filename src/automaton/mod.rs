@@ -616,7 +616,8 @@ impl<'g> Builder<'g> {
         };
         // Each automaton is finished on the thread that built it, while its tables are in
         // that core's cache: calls numbered by kept rule, the reversed edges trimming
-        // reads, and the per-state flags (made again where trimming changes the table).
+        // reads, the per-state flags and the bytes each state scans (both made again where
+        // trimming changes the table).
         let built = crate::parallel::map(nfas.len(), threads, |k| {
             let (r, nfa, start, end) = &nfas[k];
             let (mut dfa, mut calls) = determinize(nfa, *start, *end, &g.rule(kept[*r]).name)?;
@@ -629,16 +630,19 @@ impl<'g> Builder<'g> {
                 .collect();
             let rev = Reverse::new(&dfa);
             finish_flags(&mut dfa);
-            Ok((dfa, rev))
+            let scan = scan_first(&dfa);
+            Ok((dfa, rev, scan))
         });
         // Automata from the store were trimmed before they were stored.
         let trimmed: Vec<bool> = remembered.iter().map(Option::is_some).collect();
         let mut dfas: Vec<Option<RuleDfa>> = remembered;
         let mut reverse: Vec<Reverse> = (0..kept.len()).map(|_| Reverse::empty()).collect();
+        let mut scans: Vec<Vec<ByteSet>> = vec![Vec::new(); kept.len()];
         for ((r, ..), res) in nfas.iter().zip(built) {
-            let (dfa, rev) = res?;
+            let (dfa, rev, scan) = res?;
             dfas[*r] = Some(dfa);
             reverse[*r] = rev;
+            scans[*r] = scan;
         }
         let mut dfas: Vec<RuleDfa> = dfas.into_iter().flatten().collect();
         for (d, &from_store) in dfas.iter_mut().zip(&trimmed) {
@@ -669,12 +673,13 @@ impl<'g> Builder<'g> {
         for (r, d) in a.rules.iter_mut().enumerate() {
             if trimmed[r] || changed[r] {
                 finish_flags(d);
+                scans[r] = scan_first(d);
             }
         }
         for d in a.lookaheads.iter_mut() {
             finish_flags(d);
         }
-        first_sets(&mut a);
+        first_sets(&mut a, scans);
         a.facts = (0..a.rules.len()).map(|_| FactsSlot::default()).collect();
         a.call_free = a
             .rules
@@ -1428,9 +1433,36 @@ fn finish_flags(d: &mut RuleDfa) {
         .collect();
 }
 
+/// Per state of `d`, the bytes its transitions scan: for every state when `d` calls rules,
+/// for its start alone otherwise (only the start's FIRST set of a call-free rule is read);
+/// the other states' sets are empty.
+fn scan_first(d: &RuleDfa) -> Vec<ByteSet> {
+    let calls = d.calls.iter().any(|c| !c.is_empty());
+    // The bytes of each class, then per state the union over its live classes.
+    let mut of_class = vec![ByteSet::default(); d.ncls];
+    for byte in 0..=255u8 {
+        of_class[d.classes[byte as usize] as usize].insert(byte);
+    }
+    (0..d.num_states())
+        .map(|st| {
+            let mut b = ByteSet::default();
+            if !calls && st != d.start as usize {
+                return b;
+            }
+            for (c, &t) in d.trans[st * d.ncls..(st + 1) * d.ncls].iter().enumerate() {
+                if t != DEAD {
+                    b.union(&of_class[c]);
+                }
+            }
+            b
+        })
+        .collect()
+}
+
 /// Computes, per state, whether the rule can end there through empty calls, and which bytes
-/// can begin a call made there (FIRST sets, to a fixpoint over all rules).
-fn first_sets(a: &mut Automata) {
+/// can begin a call made there (FIRST sets, to a fixpoint over all rules). `scans` holds
+/// each rule's [`scan_first`].
+fn first_sets(a: &mut Automata, scans: Vec<Vec<ByteSet>>) {
     let n = a.rules.len();
     // Rules without calls (format automata of tens of thousands of states among them) need
     // no fixpoint: they end where they accept, and only their start's FIRST set is read.
@@ -1472,32 +1504,7 @@ fn first_sets(a: &mut Automata) {
         }
     }
     // first[r][s]: bytes that can be scanned first from state s of rule r (through calls).
-    let mut first: Vec<Vec<ByteSet>> = a
-        .rules
-        .iter()
-        .zip(&calls)
-        .map(|(d, &calls)| {
-            // The bytes of each class, then per state the union over its live classes.
-            let mut of_class = vec![ByteSet::default(); d.ncls];
-            for byte in 0..=255u8 {
-                of_class[d.classes[byte as usize] as usize].insert(byte);
-            }
-            (0..d.num_states())
-                .map(|st| {
-                    let mut b = ByteSet::default();
-                    if !calls && st != d.start as usize {
-                        return b;
-                    }
-                    for (c, &t) in d.trans[st * d.ncls..(st + 1) * d.ncls].iter().enumerate() {
-                        if t != DEAD {
-                            b.union(&of_class[c]);
-                        }
-                    }
-                    b
-                })
-                .collect()
-        })
-        .collect();
+    let mut first = scans;
     loop {
         let mut changed = false;
         for r in (0..n).filter(|&r| calls[r]) {
