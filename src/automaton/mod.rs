@@ -460,29 +460,18 @@ impl<'g> Builder<'g> {
         v
     }
 
-    /// Estimated NFA states of `e`, callees inlined where they would be (the estimate
-    /// [`survey`] splits into a body's own part and its references).
+    /// Estimated NFA states of `e`, callees inlined where they would be: its own part and
+    /// its references as the survey splits a body, each reference at its callee's
+    /// estimate (all known once the builder is made).
     fn estimate(&self, e: &Expr) -> u64 {
-        match e {
-            Expr::Bytes(b) => b.len() as u64 + 1,
-            Expr::Class(c) => 4 * c.ranges.len() as u64 + 4,
-            Expr::Ref(r) => {
-                // Every rule's estimate is known once the builder is made.
-                match self.est[r.index()] {
-                    v if self.inlinable(*r) && v != u64::MAX => v,
-                    _ => 1,
-                }
-            }
-            Expr::Seq(v) | Expr::Alt(v) => v
-                .iter()
-                .map(|x| self.estimate(x))
-                .fold(1u64, |a, b| a.saturating_add(b)),
-            Expr::Repeat { expr, min, max } => {
-                let one = self.estimate(expr);
-                let copies = (*max).unwrap_or(*min).max(*min).max(1) as u64;
-                one.saturating_mul(copies).saturating_add(2)
-            }
-        }
+        let (own, refs) = survey::parts(e);
+        refs.iter().fold(own, |v, &(c, copies)| {
+            let one = match self.est[c.index()] {
+                x if self.inlinable(c) && x != u64::MAX => x,
+                _ => 1,
+            };
+            v.saturating_add(one.saturating_mul(copies))
+        })
     }
 
     fn inlinable(&self, r: RuleId) -> bool {
@@ -1810,6 +1799,28 @@ text ::= [a-z]*"#,
         (before, d.num_states())
     }
 
+    /// The size estimate of `e` walked node by node, callees at their estimates in `b`.
+    fn walked_estimate(b: &Builder, e: &Expr) -> u64 {
+        match e {
+            Expr::Bytes(x) => x.len() as u64 + 1,
+            Expr::Class(c) => 4 * c.ranges.len() as u64 + 4,
+            Expr::Ref(r) => match b.est[r.index()] {
+                v if b.inlinable(*r) && v != u64::MAX => v,
+                _ => 1,
+            },
+            Expr::Seq(v) | Expr::Alt(v) => v
+                .iter()
+                .map(|x| walked_estimate(b, x))
+                .fold(1u64, |a, c| a.saturating_add(c)),
+            Expr::Repeat { expr, min, max } => {
+                let copies = (*max).unwrap_or(*min).max(*min).max(1) as u64;
+                walked_estimate(b, expr)
+                    .saturating_mul(copies)
+                    .saturating_add(2)
+            }
+        }
+    }
+
     #[test]
     fn surveyed_estimates_match_the_expressions() {
         // A rule's estimate from its survey (own part plus references times their copies)
@@ -1845,14 +1856,14 @@ text ::= [a-z]*"#,
                 if b.recursive[i] {
                     assert_eq!(
                         b.body_est[i],
-                        b.estimate(body),
+                        walked_estimate(&b, body),
                         "{}",
                         rules.rule(RuleId(i as u32)).name
                     );
                 } else {
                     assert_eq!(
                         b.est[i],
-                        b.estimate(body),
+                        walked_estimate(&b, body),
                         "{}",
                         rules.rule(RuleId(i as u32)).name
                     );

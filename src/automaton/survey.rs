@@ -140,8 +140,14 @@ impl Survey {
     }
 }
 
-/// Pushes the references of `e` with their copies and returns its estimate without them
-/// (`Builder::estimate`, which this must agree with).
+/// The estimate of `e` without its references, and its references with their copies.
+pub(crate) fn parts(e: &Expr) -> (u64, Vec<(RuleId, u64)>) {
+    let mut refs = Vec::new();
+    let own = walk(e, &mut refs, &mut false);
+    (own, refs)
+}
+
+/// Pushes the references of `e` with their copies and returns its estimate without them.
 fn walk(e: &Expr, refs: &mut Vec<(RuleId, u64)>, found: &mut bool) -> u64 {
     match e {
         Expr::Bytes(b) => b.len() as u64 + 1,
