@@ -269,6 +269,8 @@ struct Outcome {
     status: String,
     compile_ms: Option<f64>,
     mask_us: Vec<f64>,
+    /// Byte offset in the document of each mask fill (the last one is the end).
+    mask_at: Vec<usize>,
 }
 
 fn on_off(o: &Opts, key: &str, default: bool) -> Result<bool> {
@@ -316,10 +318,13 @@ fn run_case(
         }
     };
     out.compile_ms = Some(ms);
+    let mut at = 0;
     for (i, &t) in tokens.iter().enumerate() {
         let s = Instant::now();
         m.fill_next_token_bitmask(bm)?;
         out.mask_us.push(s.elapsed().as_secs_f64() * 1e6);
+        out.mask_at.push(at);
+        at += tok.token_bytes(t).map_or(0, |b| b.len());
         if !get_bit(bm, t) {
             out.status = format!("token {i} not in mask");
             return Ok(out);
@@ -332,12 +337,30 @@ fn run_case(
     let s = Instant::now();
     m.fill_next_token_bitmask(bm)?;
     out.mask_us.push(s.elapsed().as_secs_f64() * 1e6);
+    out.mask_at.push(at);
     out.status = if m.stop_token_ids().iter().any(|&s| get_bit(bm, s)) {
         "ok".into()
     } else {
         "eos not allowed at end".into()
     };
     Ok(out)
+}
+
+/// `--slow US`: each fill of the case slower than `us` µs, with the document text just
+/// before the point of the fill and just after it.
+fn print_slow(case: &Case, r: &Outcome, us: u64) {
+    let doc = case.doc.as_bytes();
+    for (i, (&t, &at)) in r.mask_us.iter().zip(&r.mask_at).enumerate() {
+        if t <= us as f64 {
+            continue;
+        }
+        let before = String::from_utf8_lossy(&doc[at.saturating_sub(24)..at]);
+        let after = String::from_utf8_lossy(&doc[at..(at + 12).min(doc.len())]);
+        println!(
+            "    slow {t:9.1} us  {}  fill {i:4} at byte {at:5}  {before:?} | {after:?}",
+            case.name
+        );
+    }
 }
 
 /// Figures over a set of outcomes.
@@ -458,6 +481,7 @@ fn schema_run(o: &Opts) -> Result<()> {
         };
         run_case(&tok, &compiler, &opts, &warm, &mut bm)?;
     }
+    let slow = o.get("slow").map(|_| o.num("slow", 0)).transpose()?;
     let total: usize = groups.iter().map(|(_, c)| c.len()).sum();
     let progress = !verbose && std::io::stderr().is_terminal();
     let mut bm = vec![0i32; tok.vocab_size().div_ceil(32)];
@@ -485,6 +509,9 @@ fn schema_run(o: &Opts) -> Result<()> {
                 );
             } else if progress {
                 eprint!("\r{subset}: {done}/{total}");
+            }
+            if let Some(us) = slow {
+                print_slow(case, &r, us);
             }
             rs.push((case.name.clone(), r));
         }
