@@ -162,6 +162,22 @@ name ::= [A-Z] [a-z]*"#,
         "tail_after_one",
         r#"root ::= [^"\\\x00-\x1f] [^"]* "\"" "!""#,
     ),
+    // Two roots that differ only in the loop they call: each is shared through the entry
+    // of its callee, so neither takes the other's classes.
+    ("outlined_a", r#"root ::= "x" [^"]* "\"" "!""#),
+    ("outlined_b", r#"root ::= "x" [^"x]* "\"" "!""#),
+    // A `uri` string calls loops outlined from it, so its classes are shared through its
+    // callees' entries; the two schemas number the rule apart.
+    (
+        "schema:uri_items",
+        r#"{"type": "array", "maxItems": 2, "items": {"type": "string", "format": "uri"}}"#,
+    ),
+    (
+        "schema:uri_nested",
+        r#"{"type": "object", "properties": {"x": {"type": "object", "properties": {
+            "u": {"type": "string", "format": "uri"}, "n": {"type": "integer"}},
+            "required": ["u"]}}, "required": ["x"]}"#,
+    ),
     ("re:runs", r"[\w.-]+(/[\w.~%-]*)*|[^\n]{0,24}"),
     // Free text that a trigger ends, and text that must contain a word: text states that
     // leave their loop on a few ASCII characters.

@@ -21,8 +21,8 @@ mod shared;
 pub(crate) mod vocab;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -65,6 +65,55 @@ impl Default for CompilerOptions {
     }
 }
 
+/// Per rule: whether no chain of calls from it comes back to a rule on the chain (only
+/// such rules may share their classes: [`SharedBases::entry`] names calls by the callee's
+/// entry).
+fn acyclic_rules(a: &Automata) -> Vec<bool> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        New,
+        Open,
+        Done(bool),
+    }
+    let n = a.rules.len();
+    let mut seen = vec![Seen::New; n];
+    // Depth-first over calls, without recursion: (rule, whether its callees are pushed).
+    for r in 0..n {
+        if seen[r] != Seen::New {
+            continue;
+        }
+        let mut stack: Vec<(usize, bool)> = vec![(r, false)];
+        while let Some(&(x, expanded)) = stack.last() {
+            if !expanded {
+                if seen[x] != Seen::New {
+                    // Pushed twice; settled by the first.
+                    stack.pop();
+                    continue;
+                }
+                seen[x] = Seen::Open;
+                stack.last_mut().expect("on the stack").1 = true;
+                for calls in &a.rules[x].calls {
+                    for &(c, _) in calls {
+                        if seen[c as usize] == Seen::New {
+                            stack.push((c as usize, false));
+                        }
+                    }
+                }
+                continue;
+            }
+            stack.pop();
+            // A callee still open is on the current chain: a cycle through `x`.
+            let ok = a.rules[x]
+                .calls
+                .iter()
+                .flatten()
+                .all(|&(c, _)| seen[c as usize] == Seen::Done(true));
+            seen[x] = Seen::Done(ok);
+        }
+    }
+    seen.into_iter().map(|s| s == Seen::Done(true)).collect()
+}
+
 /// A grammar compiled for one tokenizer: immutable and shareable across threads.
 pub struct CompiledGrammar {
     grammar: Arc<Grammar>,
@@ -75,8 +124,13 @@ pub struct CompiledGrammar {
     masks: RwLock<HashMap<MaskKey, Arc<StateMask>>>,
     /// Caller-independent parts, per (rule, state).
     bases: RwLock<HashMap<(KRule, u32), Arc<BaseMask>>>,
-    /// Per rule: where its caller-independent parts are shared with other grammars.
-    shared_entries: Vec<Option<Arc<shared::Entry>>>,
+    /// Per rule: where its caller-independent parts are shared with other grammars; set
+    /// at compile time for call-free rules (whose facts are shared too), on first use for
+    /// the others ([`Self::shared_entry`]), so that a grammar of many large rules (tool
+    /// bodies) pays for the signatures of the rules its walks reach only.
+    shared_entries: Vec<OnceLock<Option<Arc<shared::Entry>>>>,
+    /// Per rule: no chain of calls from it leads back into the chain ([`acyclic_rules`]).
+    acyclic: Vec<bool>,
     shared: Arc<SharedBases>,
     mask_bytes: AtomicUsize,
 }
@@ -99,13 +153,22 @@ impl CompiledGrammar {
         threads: usize,
     ) -> Result<Self> {
         let mut automata = Automata::build_with(&grammar, threads)?;
-        let shared_entries: Vec<Option<Arc<shared::Entry>>> =
-            automata.rules.iter().map(|d| shared.entry(d)).collect();
+        let shared_entries: Vec<OnceLock<Option<Arc<shared::Entry>>>> = (automata.rules)
+            .iter()
+            .map(|d| {
+                let cell = OnceLock::new();
+                if d.calls.iter().all(|c| c.is_empty()) {
+                    let _ = cell.set(shared.entry(d, &|_| None));
+                }
+                cell
+            })
+            .collect();
         for (r, e) in shared_entries.iter().enumerate() {
-            if let Some(e) = e {
+            if let Some(Some(e)) = e.get() {
                 automata.share_facts(r as KRule, e.facts.clone());
             }
         }
+        let acyclic = acyclic_rules(&automata);
         Ok(CompiledGrammar {
             grammar,
             automata,
@@ -114,6 +177,7 @@ impl CompiledGrammar {
             masks: RwLock::new(HashMap::new()),
             bases: RwLock::new(HashMap::new()),
             shared_entries,
+            acyclic,
             shared,
             mask_bytes: AtomicUsize::new(0),
         })
@@ -152,11 +216,49 @@ impl CompiledGrammar {
         e.clone()
     }
 
+    /// The shared entry of `rule`, made when first asked for: after those of the rules it
+    /// calls (deepest first, without recursion); none for a rule on or above a cycle of
+    /// calls.
+    fn shared_entry(&self, rule: KRule) -> Option<&Arc<shared::Entry>> {
+        let cell = &self.shared_entries[rule as usize];
+        if let Some(e) = cell.get() {
+            return e.as_ref();
+        }
+        let rules = &self.automata.rules;
+        let mut stack = vec![rule as usize];
+        while let Some(&x) = stack.last() {
+            if self.shared_entries[x].get().is_some() {
+                stack.pop();
+                continue;
+            }
+            if !self.acyclic[x] {
+                let _ = self.shared_entries[x].set(None);
+                continue;
+            }
+            let before = stack.len();
+            for &(c, _) in rules[x].calls.iter().flatten() {
+                if self.shared_entries[c as usize].get().is_none() {
+                    stack.push(c as usize);
+                }
+            }
+            if stack.len() > before {
+                continue;
+            }
+            let id = |c: KRule| {
+                let e = self.shared_entries[c as usize].get()?.as_ref()?;
+                Some(e.id())
+            };
+            let _ = self.shared_entries[x].set(self.shared.entry(&rules[x], &id));
+            stack.pop();
+        }
+        cell.get().and_then(|e| e.as_ref())
+    }
+
     fn base_mask(&self, rule: KRule, state: u32) -> Arc<BaseMask> {
         if let Some(b) = self.bases.read().get(&(rule, state)) {
             return b.clone();
         }
-        let entry = self.shared_entries[rule as usize].as_ref();
+        let entry = self.shared_entry(rule);
         let found = entry.and_then(|e| e.masks.read().get(&state).cloned());
         let b = match found {
             Some((k, b)) if k == rule => b,
@@ -169,10 +271,10 @@ impl CompiledGrammar {
                     state,
                 ));
                 if let Some(e) = entry
-                    && self.shared.memory_bytes() < shared::MAX_BYTES
+                    && self.shared.has_room()
                 {
                     e.masks.write().entry(state).or_insert_with(|| {
-                        self.shared.add_bytes(b.memory_bytes() + 64);
+                        self.shared.add_bytes(e, b.memory_bytes() + 64);
                         (rule, b.clone())
                     });
                 }
@@ -487,7 +589,8 @@ mod tests {
                 .expect("free text kept apart")
         };
         let (i, j) = (text(&a), text(&b));
-        let entry = |g: &CompiledGrammar, i: usize| g.shared_entries[i].clone().expect("shared");
+        let entry =
+            |g: &CompiledGrammar, i: usize| g.shared_entry(i as KRule).cloned().expect("shared");
         assert!(Arc::ptr_eq(&entry(&a, i), &entry(&b, j)));
         // Its facts too: computed once, by whichever grammar asks first.
         assert!(std::ptr::eq(
@@ -496,5 +599,60 @@ mod tests {
         ));
         // The root calls other rules: its facts are its own.
         assert!(!std::ptr::eq(a.automata.facts(0), b.automata.facts(0)));
+    }
+
+    #[test]
+    fn rules_with_calls_share_classes_when_their_callees_do() {
+        let words: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        let tok = TokenizerInfo::from_vocab(&words, VocabType::Raw, &Default::default()).unwrap();
+        let c = GrammarCompiler::new(Arc::new(tok), CompilerOptions::default());
+        let opts = crate::JsonSchemaOptions::default();
+        // A `uri` string calls the loops outlined from it; the two schemas number it apart.
+        let a = c
+            .compile_json_schema(
+                r#"{"type": "array", "items": {"type": "string", "format": "uri"}}"#,
+                &opts,
+            )
+            .unwrap();
+        let b = c
+            .compile_json_schema(
+                r#"{"type": "object", "properties": {"x": {"type": "object", "properties": {
+                    "u": {"type": "string", "format": "uri"}, "n": {"type": "integer"}},
+                    "required": ["u"]}}}"#,
+                &opts,
+            )
+            .unwrap();
+        let uri = |g: &CompiledGrammar| {
+            let r = (0..g.automata.rules.len())
+                .find(|&i| g.automata.rules[i].num_states() == 174)
+                .expect("the uri rule");
+            assert!(g.automata.rules[r].calls.iter().any(|c| !c.is_empty()));
+            r
+        };
+        let (i, j) = (uri(&a), uri(&b));
+        assert_ne!(i, j, "numbered apart");
+        // Made on first use: none yet.
+        assert!(a.shared_entries[i].get().is_none());
+        let ea = a.shared_entry(i as KRule).cloned().expect("shared");
+        assert!(Arc::ptr_eq(&ea, b.shared_entry(j as KRule).unwrap()));
+        // Classes computed for one grammar serve the other, under its own rule index.
+        let start = a.automata.rules[i].start;
+        a.base_mask(i as KRule, start);
+        assert_eq!(ea.masks.read().get(&start).map(|m| m.0), Some(i as KRule));
+        let mb = b.base_mask(j as KRule, b.automata.rules[j].start);
+        let ma = a.base_mask(i as KRule, start);
+        let want = ma.renumbered(i as KRule, j as KRule);
+        assert_eq!(format!("{want:?}"), format!("{mb:?}"));
+        // A rule on a cycle of calls is not shared, nor is what calls it.
+        let json = c.compile_builtin_json().unwrap();
+        let recursive = (0..json.automata.rules.len())
+            .filter(|&r| json.automata.rules[r].calls.iter().any(|c| !c.is_empty()))
+            .collect::<Vec<_>>();
+        assert!(!recursive.is_empty());
+        assert!(
+            recursive
+                .iter()
+                .all(|&r| json.shared_entry(r as KRule).is_none())
+        );
     }
 }
