@@ -666,3 +666,45 @@ fn walks_llama2() {
 fn walks_llama3() {
     check_walks("llama3-128k", 2, 30);
 }
+
+/// Compiling a structural tag computes the token classes of the start and of the states
+/// along each trigger as the tokenizer splits it: a walk through the trigger computes
+/// nothing new, while free text after it does.
+#[test]
+fn trigger_states_are_classified_at_compile_time() {
+    let tok = Arc::new(common::tokenizers::load("llama3-128k"));
+    let c = GrammarCompiler::new(tok.clone(), CompilerOptions::default());
+    for tag in [hermes(), llama31()] {
+        let cg = c.compile_structural_tag(&tag).unwrap();
+        let trigger = if tag.contains("<tool_call>") {
+            "<tool_call>"
+        } else {
+            "{\"name\": "
+        };
+        let tokens = tok.encode(trigger).unwrap();
+        assert!(tokens.len() > 1, "{trigger:?} is split");
+        let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
+        let mut bm = vec![0i32; m.bitmask_words()];
+        let before = cg.memory_bytes();
+        m.fill_next_token_bitmask(&mut bm).unwrap();
+        for &t in &tokens {
+            assert!(m.accept_token(t).unwrap());
+            m.fill_next_token_bitmask(&mut bm).unwrap();
+        }
+        assert_eq!(
+            cg.memory_bytes(),
+            before,
+            "{trigger:?}: nothing computed on the walk"
+        );
+        // Past the trigger nothing is warmed: a tool's arguments compute their classes.
+        let begin = if tag.contains("<tool_call>") {
+            "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \""
+        } else {
+            "{\"name\": \"get_weather\", \"parameters\": {\"city\": \""
+        };
+        let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).unwrap();
+        assert!(m.accept_string(begin).unwrap(), "{begin}");
+        m.fill_next_token_bitmask(&mut bm).unwrap();
+        assert!(cg.memory_bytes() > before);
+    }
+}

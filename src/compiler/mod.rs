@@ -129,8 +129,11 @@ pub struct CompiledGrammar {
     /// the others ([`Self::shared_entry`]), so that a grammar of many large rules (tool
     /// bodies) pays for the signatures of the rules its walks reach only.
     shared_entries: Vec<OnceLock<Option<Arc<shared::Entry>>>>,
-    /// Per rule: no chain of calls from it leads back into the chain ([`acyclic_rules`]).
-    acyclic: Vec<bool>,
+    /// Per rule with calls: it may have an entry, made on first use (no chain of calls
+    /// from it leads back into the chain, [`acyclic_rules`]; not the root, whose classes
+    /// only a compile of the same grammar would reuse, and which would make every rule it
+    /// calls key itself at the first fill; small enough to share).
+    may_share: Vec<bool>,
     shared: Arc<SharedBases>,
     mask_bytes: AtomicUsize,
 }
@@ -168,7 +171,11 @@ impl CompiledGrammar {
                 automata.share_facts(r as KRule, e.facts.clone());
             }
         }
-        let acyclic = acyclic_rules(&automata);
+        let may_share: Vec<bool> = acyclic_rules(&automata)
+            .into_iter()
+            .enumerate()
+            .map(|(r, acyclic)| acyclic && r != 0 && SharedBases::may_share(&automata.rules[r]))
+            .collect();
         Ok(CompiledGrammar {
             grammar,
             automata,
@@ -177,7 +184,7 @@ impl CompiledGrammar {
             masks: RwLock::new(HashMap::new()),
             bases: RwLock::new(HashMap::new()),
             shared_entries,
-            acyclic,
+            may_share,
             shared,
             mask_bytes: AtomicUsize::new(0),
         })
@@ -218,7 +225,7 @@ impl CompiledGrammar {
 
     /// The shared entry of `rule`, made when first asked for: after those of the rules it
     /// calls (deepest first, without recursion); none for a rule on or above a cycle of
-    /// calls.
+    /// calls, nor for the root ([`Self::may_share`]).
     fn shared_entry(&self, rule: KRule) -> Option<&Arc<shared::Entry>> {
         let cell = &self.shared_entries[rule as usize];
         if let Some(e) = cell.get() {
@@ -231,7 +238,7 @@ impl CompiledGrammar {
                 stack.pop();
                 continue;
             }
-            if !self.acyclic[x] {
+            if !self.may_share[x] {
                 let _ = self.shared_entries[x].set(None);
                 continue;
             }
@@ -353,6 +360,34 @@ impl CompiledGrammar {
 
     /// Computes the token classes of every (rule, state, caller) now, on up to `threads`
     /// threads, so that no mask fill pays for a first use.
+    /// Computes the token classes that the first fills of a request ask for: those of the
+    /// initial state and, for each of the grammar's warm texts (a structural tag's
+    /// triggers), those of the states along it as the tokenizer splits it, and of the state
+    /// after it. Compiling pays for them instead of the first masks; a text the grammar or
+    /// the tokenizer cannot take is skipped where it stops.
+    fn warm_up(self: &Arc<Self>) {
+        let Ok(mut m) = crate::GrammarMatcher::new(self.clone(), &Default::default()) else {
+            return;
+        };
+        let mut bm = vec![0i32; m.bitmask_words()];
+        if m.fill_next_token_bitmask(&mut bm).is_err() {
+            return;
+        }
+        for text in self.grammar.warm_texts() {
+            let Some(tokens) = self.tokenizer.encode(text) else {
+                continue;
+            };
+            m.reset();
+            for t in tokens {
+                if !m.accept_token(t).unwrap_or(false)
+                    || m.fill_next_token_bitmask(&mut bm).is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
+
     pub fn precompute(&self, threads: usize) {
         let work = self.mask_keys();
         crate::parallel::map(work.len(), threads, |i| {
@@ -445,6 +480,8 @@ impl GrammarCompiler {
         )?);
         if self.options.precompute {
             cg.precompute(self.options.max_threads);
+        } else {
+            cg.warm_up();
         }
         if self.options.cache_enabled {
             self.insert(&cg);
@@ -631,8 +668,6 @@ mod tests {
         };
         let (i, j) = (uri(&a), uri(&b));
         assert_ne!(i, j, "numbered apart");
-        // Made on first use: none yet.
-        assert!(a.shared_entries[i].get().is_none());
         let ea = a.shared_entry(i as KRule).cloned().expect("shared");
         assert!(Arc::ptr_eq(&ea, b.shared_entry(j as KRule).unwrap()));
         // Classes computed for one grammar serve the other, under its own rule index.
@@ -643,6 +678,21 @@ mod tests {
         let ma = a.base_mask(i as KRule, start);
         let want = ma.renumbered(i as KRule, j as KRule);
         assert_eq!(format!("{want:?}"), format!("{mb:?}"));
+        // Rules with calls get their entry when a walk asks: compiling (which walks the
+        // start and a structural tag's triggers) leaves the tool bodies without one.
+        let tools = c
+            .compile_structural_tag(
+                r#"{"type": "structural_tag", "format": {"type": "triggered_tags",
+                "triggers": ["<t>"], "tags": [{"type": "tag", "begin": "<t>a:", "end": "</t>",
+                "content": {"type": "json_schema", "json_schema": {"type": "array",
+                "items": {"type": "string", "format": "uri"}}}}]}}"#,
+            )
+            .unwrap();
+        let unasked = (0..tools.automata.rules.len()).filter(|&r| {
+            tools.automata.rules[r].calls.iter().any(|c| !c.is_empty())
+                && tools.shared_entries[r].get().is_none()
+        });
+        assert!(unasked.count() > 0);
         // A rule on a cycle of calls is not shared, nor is what calls it.
         let json = c.compile_builtin_json().unwrap();
         let recursive = (0..json.automata.rules.len())

@@ -85,6 +85,12 @@ impl SharedBases {
         }
     }
 
+    /// Whether `dfa` may have an entry, given entries for what it calls: it has no
+    /// lookahead and is small.
+    pub fn may_share(dfa: &RuleDfa) -> bool {
+        dfa.lookahead.is_none() && dfa.num_states() <= MAX_SHARED_STATES
+    }
+
     /// Whether classes may still be added to entries.
     pub fn has_room(&self) -> bool {
         self.bytes.load(Ordering::Relaxed) < self.max_bytes
@@ -99,7 +105,7 @@ impl SharedBases {
         dfa: &RuleDfa,
         callee: &dyn Fn(KRule) -> Option<u64>,
     ) -> Option<Arc<Entry>> {
-        if dfa.lookahead.is_some() || dfa.num_states() > MAX_SHARED_STATES {
+        if !Self::may_share(dfa) {
             return None;
         }
         let n = dfa.num_states();

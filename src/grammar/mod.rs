@@ -183,6 +183,9 @@ pub struct Grammar {
     /// Rules the compiler keeps as automata of their own rather than inlining them (a
     /// hint; see [`Grammar::with_apart`]).
     apart: Vec<RuleId>,
+    /// Texts along which compiling computes the token classes ahead (a structural tag's
+    /// triggers; see [`Grammar::with_warm_texts`]).
+    warm: Vec<String>,
 }
 
 impl Grammar {
@@ -225,6 +228,7 @@ impl Grammar {
             rules,
             root,
             apart: Vec::new(),
+            warm: Vec::new(),
         })
     }
 
@@ -281,6 +285,20 @@ impl Grammar {
             .filter(|&r| r.index() < self.rules.len() && r != self.root)
             .collect();
         self
+    }
+
+    /// The same grammar with texts whose states the compiler classifies ahead, as the
+    /// tokenizer splits each from the start (a hint: the states a walk meets inside a
+    /// structural tag's trigger, each a new classification of the free text under the
+    /// root).
+    pub(crate) fn with_warm_texts(mut self, texts: Vec<String>) -> Grammar {
+        self.warm = texts;
+        self
+    }
+
+    /// The texts of [`Self::with_warm_texts`].
+    pub(crate) fn warm_texts(&self) -> &[String] {
+        &self.warm
     }
 
     /// Whether rule `r` is to be kept apart ([`Self::with_apart`]).

@@ -47,7 +47,34 @@ pub(crate) fn lower(f: &Format) -> Result<Grammar> {
     };
     let body = b.format(f, &[], "format")?;
     b.rules[0].body = body;
-    Grammar::new(b.rules, RuleId(0)).map(|g| g.with_apart(b.apart))
+    let mut triggers = Vec::new();
+    collect_triggers(f, &mut triggers);
+    Grammar::new(b.rules, RuleId(0)).map(|g| g.with_apart(b.apart).with_warm_texts(triggers))
+}
+
+/// The triggers of every `triggered_tags` in `f`, each once, in order.
+fn collect_triggers(f: &Format, out: &mut Vec<String>) {
+    match f {
+        Format::TriggeredTags { triggers, tags, .. } => {
+            for t in triggers {
+                if !out.contains(t) {
+                    out.push(t.clone());
+                }
+            }
+            tags.iter().for_each(|t| collect_triggers(&t.content, out));
+        }
+        Format::Sequence(v) | Format::Or(v) => v.iter().for_each(|x| collect_triggers(x, out)),
+        Format::Repeat { content, .. } => collect_triggers(content, out),
+        Format::Tag(t) => collect_triggers(&t.content, out),
+        Format::TagsWithSeparator { tags, .. } => {
+            tags.iter().for_each(|t| collect_triggers(&t.content, out))
+        }
+        Format::Const(_)
+        | Format::Ebnf(_)
+        | Format::Regex(_)
+        | Format::AnyText { .. }
+        | Format::JsonSchema { .. } => {}
+    }
 }
 
 struct Builder {
