@@ -223,7 +223,8 @@ typedef struct {
     /**
      * Compute every token class while compiling (default false: compiles take about a
      * millisecond and each class is computed the first time a mask needs it, then shared
-     * by every matcher of the grammar).
+     * by every matcher of the grammar; only the initial state's and, for a structural tag,
+     * those along each trigger are computed while compiling).
      */
     bool precompute;
 } xgr_compiler_options;

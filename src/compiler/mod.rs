@@ -46,7 +46,8 @@ pub struct CompilerOptions {
     pub max_threads: usize,
     /// Compute every token class at compile time instead of on first use (default false:
     /// compiles take about a millisecond and each class is computed the first time a mask
-    /// needs it, then shared by every matcher of the grammar).
+    /// needs it, then shared by every matcher of the grammar; only the initial state's and,
+    /// for a structural tag, those along each trigger are computed while compiling).
     pub precompute: bool,
     /// Bound of the compiled-grammar cache in bytes (`None` = unbounded; default 512 MiB).
     pub cache_limit_bytes: Option<usize>,

@@ -53,7 +53,8 @@ pub struct xgr_compiler_options {
     pub cache_limit_bytes: i64,
     /// Compute every token class while compiling (default false: compiles take about a
     /// millisecond and each class is computed the first time a mask needs it, then shared
-    /// by every matcher of the grammar).
+    /// by every matcher of the grammar; only the initial state's and, for a structural tag,
+    /// those along each trigger are computed while compiling).
     pub precompute: bool,
 }
 
