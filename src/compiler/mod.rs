@@ -359,8 +359,6 @@ impl CompiledGrammar {
         out
     }
 
-    /// Computes the token classes of every (rule, state, caller) now, on up to `threads`
-    /// threads, so that no mask fill pays for a first use.
     /// Computes the token classes that the first fills of a request ask for: those of the
     /// initial state and, for each of the grammar's warm texts (a structural tag's
     /// triggers), those of the states along it as the tokenizer splits it, and of the state
@@ -389,6 +387,8 @@ impl CompiledGrammar {
         }
     }
 
+    /// Computes the token classes of every (rule, state, caller) now, on up to `threads`
+    /// threads, so that no mask fill pays for a first use.
     pub fn precompute(&self, threads: usize) {
         let work = self.mask_keys();
         crate::parallel::map(work.len(), threads, |i| {

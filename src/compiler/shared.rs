@@ -5,8 +5,10 @@
 //! them, and hands off only the ends of the rule itself. Grammars compiled by the same
 //! compiler look their automata up here by structure, a called rule by its own entry, so
 //! the walk over the vocabulary for, say, "inside a JSON string" or "inside a `uri`" is done
-//! once per tokenizer instead of once per schema. Recursive rules are not shared. The facts
-//! of call-free automata (safe depths, runs; [`crate::automaton::facts`]) are shared alike.
+//! once per tokenizer instead of once per schema. Rules on or above a cycle of calls, and a
+//! grammar's root when it calls rules, are not shared (the compiled grammar decides). The
+//! facts of call-free automata (safe depths, runs; [`crate::automaton::facts`]) are shared
+//! alike.
 
 use std::collections::HashMap;
 use std::sync::Arc;
