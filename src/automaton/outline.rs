@@ -18,6 +18,11 @@ use crate::grammar::{Expr, Grammar, Rule, RuleId};
 const BROAD: u32 = 64;
 /// Deepest rule reference followed when computing first bytes and nullability.
 const MAX_DEPTH: usize = 16;
+/// Most items of a sequence looked back over for an earlier loop still running
+/// ([`Outliner::delimiter_at`]): an unanchored pattern's match between its search loops.
+const LOOK_BACK: usize = 16;
+/// Most expression nodes [`all_bytes`] visits for one item looked back over.
+const ALL_BYTES_NODES: usize = 256;
 
 /// The rules automata are built from: a grammar's, with the bodies outlining rewrote and
 /// the loop rules it added after the grammar's own (never to be inlined). Bodies it left
@@ -173,8 +178,7 @@ impl Outliner<'_> {
             Expr::Seq(v) => {
                 let inner = self.visit_all(v);
                 let items = inner.as_deref().unwrap_or(v);
-                let found = (1..items.len())
-                    .find_map(|k| Some((k - 1, self.delimiter(&items[k - 1], &items[k])?)));
+                let found = (0..items.len()).find_map(|k| Some((k, self.delimiter_at(items, k)?)));
                 let Some((at, delim)) = found else {
                     return inner.map(Expr::Seq);
                 };
@@ -183,9 +187,7 @@ impl Outliner<'_> {
                 let mut delim = Some(delim);
                 while k < items.len() {
                     let x = &items[k];
-                    let d = delim
-                        .take()
-                        .or_else(|| self.delimiter(x, items.get(k + 1)?));
+                    let d = delim.take().or_else(|| self.delimiter_at(items, k));
                     let Some(d) = d else {
                         out.push(x.clone());
                         k += 1;
@@ -218,6 +220,36 @@ impl Outliner<'_> {
             out.push(self.visit(x).unwrap_or_else(|| x.clone()));
         }
         Some(out)
+    }
+
+    /// [`Self::delimiter`] of `items[k]` and `items[k + 1]`, unless an earlier loop of the
+    /// sequence may still be running there: every byte between the two is one the earlier
+    /// loop's body can start with (the search loops around an unanchored pattern's match,
+    /// `X* "date-time" X* "\""`). Outlined, the later loop would be a call beside the
+    /// earlier loop's states in the caller's automaton, and its language, which holds all
+    /// the earlier loop takes, could not absorb them: the state after the match would
+    /// search on and call at once, neither quiet nor counted. Inline, minimizing leaves one
+    /// state that takes any text.
+    fn delimiter_at(&self, items: &[Expr], k: usize) -> Option<u8> {
+        let d = self.delimiter(&items[k], items.get(k + 1)?)?;
+        let mut between = [0u64; 4];
+        for j in (k.saturating_sub(LOOK_BACK)..k).rev() {
+            if let Expr::Repeat {
+                expr, max: None, ..
+            } = &items[j]
+                && let Some(first) = first_bytes(self.g, expr, 0)
+                && (0..4).all(|i| between[i] & !first[i] == 0)
+            {
+                return None;
+            }
+            // Undecided: outlined as when no loop came before.
+            let mut budget = ALL_BYTES_NODES;
+            let Some(b) = all_bytes(self.g, &items[j], 0, &mut budget) else {
+                break;
+            };
+            (0..4).for_each(|i| between[i] |= b[i]);
+        }
+        Some(d)
     }
 
     /// The delimiting byte when `lp` is an unbounded loop over a broad, non-nullable body
@@ -347,6 +379,40 @@ fn first_bytes(g: &Grammar, e: &Expr, depth: usize) -> Option<[u64; 4]> {
     Some(s)
 }
 
+/// Every byte a match of `e` can hold (a superset for code-point classes: their lead bytes
+/// and every continuation byte); `None` when undecided, or when it would visit more than
+/// `budget` expression nodes.
+fn all_bytes(g: &Grammar, e: &Expr, depth: usize, budget: &mut usize) -> Option<[u64; 4]> {
+    if depth > MAX_DEPTH || *budget == 0 {
+        return None;
+    }
+    *budget -= 1;
+    let mut s = [0u64; 4];
+    let mut add = |b: u8| s[(b / 64) as usize] |= 1 << (b % 64);
+    match e {
+        Expr::Bytes(b) => b.iter().for_each(|&c| add(c)),
+        Expr::Class(c) => {
+            for (lo, hi) in c.normalized() {
+                for b in lead_byte(lo)..=lead_byte(hi) {
+                    add(b);
+                }
+                if hi >= 0x80 {
+                    (0x80..=0xbfu8).for_each(&mut add);
+                }
+            }
+        }
+        Expr::Ref(r) => return all_bytes(g, &g.rule(*r).body, depth + 1, budget),
+        Expr::Seq(v) | Expr::Alt(v) => {
+            for x in v {
+                let b = all_bytes(g, x, depth, budget)?;
+                (0..4).for_each(|i| s[i] |= b[i]);
+            }
+        }
+        Expr::Repeat { expr, .. } => return all_bytes(g, expr, depth, budget),
+    }
+    Some(s)
+}
+
 fn lead_byte(cp: u32) -> u8 {
     match cp {
         0..=0x7f => cp as u8,
@@ -403,5 +469,42 @@ mod tests {
         assert!(may_be_broad(&class(false, &[(0x20, 0x7e)])));
         assert!(may_be_broad(&class(true, &[(0x22, 0x22), (0x5c, 0x5c)])));
         assert!(!may_be_broad(&Expr::lit("abc")));
+    }
+
+    #[test]
+    fn a_loop_another_loop_may_still_run_into_stays_inline() {
+        // An unanchored pattern's string: the search loop may run through the match and on
+        // into the tail loop, so the tail stays inline; the next string is outlined.
+        let g = Grammar::from_ebnf(
+            r#"root ::= "\"" [^"\\]* "date-time" [^"\\]* "\"" ",\"" [^"\\]* "\"""#,
+            "root",
+        )
+        .unwrap();
+        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let out = outline_delimited_loops(&g, &rec, &mut survey);
+        assert_eq!(out.added(), 1);
+        let Expr::Seq(items) = &out.rule(g.root()).body else {
+            panic!("a sequence");
+        };
+        let calls = items.iter().filter(|x| matches!(x, Expr::Ref(_))).count();
+        assert_eq!(calls, 1);
+        assert!(matches!(items.last(), Some(Expr::Ref(_))), "{items:?}");
+        // A byte the first loop cannot take ends it: both loops are outlined.
+        let g = Grammar::from_ebnf(
+            r#"root ::= "\"" [^"\\]* "\"" "date-time" [^"\\]* "\"""#,
+            "root",
+        )
+        .unwrap();
+        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let out = outline_delimited_loops(&g, &rec, &mut survey);
+        let Expr::Seq(items) = &out.rule(g.root()).body else {
+            panic!("a sequence");
+        };
+        assert_eq!(
+            items.iter().filter(|x| matches!(x, Expr::Ref(_))).count(),
+            2
+        );
     }
 }
