@@ -79,6 +79,25 @@ pub enum Format {
     },
 }
 
+impl Format {
+    /// The formats directly inside this one, tag contents included, in order.
+    pub(crate) fn children(&self) -> Vec<&Format> {
+        match self {
+            Format::Sequence(v) | Format::Or(v) => v.iter().collect(),
+            Format::Repeat { content, .. } => vec![content],
+            Format::Tag(t) => vec![&t.content],
+            Format::TriggeredTags { tags, .. } | Format::TagsWithSeparator { tags, .. } => {
+                tags.iter().map(|t| &*t.content).collect()
+            }
+            Format::Const(_)
+            | Format::JsonSchema { .. }
+            | Format::Ebnf(_)
+            | Format::Regex(_)
+            | Format::AnyText { .. } => Vec::new(),
+        }
+    }
+}
+
 /// A `tag` format.
 #[derive(Debug, Clone)]
 pub struct Tag {

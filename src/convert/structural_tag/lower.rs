@@ -54,27 +54,16 @@ pub(crate) fn lower(f: &Format) -> Result<Grammar> {
 
 /// The triggers of every `triggered_tags` in `f`, each once, in order.
 fn collect_triggers(f: &Format, out: &mut Vec<String>) {
-    match f {
-        Format::TriggeredTags { triggers, tags, .. } => {
-            for t in triggers {
-                if !out.contains(t) {
-                    out.push(t.clone());
-                }
+    if let Format::TriggeredTags { triggers, .. } = f {
+        for t in triggers {
+            if !out.contains(t) {
+                out.push(t.clone());
             }
-            tags.iter().for_each(|t| collect_triggers(&t.content, out));
         }
-        Format::Sequence(v) | Format::Or(v) => v.iter().for_each(|x| collect_triggers(x, out)),
-        Format::Repeat { content, .. } => collect_triggers(content, out),
-        Format::Tag(t) => collect_triggers(&t.content, out),
-        Format::TagsWithSeparator { tags, .. } => {
-            tags.iter().for_each(|t| collect_triggers(&t.content, out))
-        }
-        Format::Const(_)
-        | Format::Ebnf(_)
-        | Format::Regex(_)
-        | Format::AnyText { .. }
-        | Format::JsonSchema { .. } => {}
     }
+    f.children()
+        .into_iter()
+        .for_each(|c| collect_triggers(c, out));
 }
 
 struct Builder {
@@ -93,18 +82,10 @@ struct Builder {
 fn convert_schemas(f: &Format) -> HashMap<usize, Result<Grammar>> {
     type Found<'a> = Vec<(usize, &'a Value, &'a JsonSchemaOptions)>;
     fn collect<'a>(f: &'a Format, out: &mut Found<'a>) {
-        match f {
-            Format::JsonSchema { schema, opts } => {
-                out.push((f as *const Format as usize, schema, opts))
-            }
-            Format::Sequence(v) | Format::Or(v) => v.iter().for_each(|x| collect(x, out)),
-            Format::Repeat { content, .. } => collect(content, out),
-            Format::Tag(t) => collect(&t.content, out),
-            Format::TriggeredTags { tags, .. } | Format::TagsWithSeparator { tags, .. } => {
-                tags.iter().for_each(|t| collect(&t.content, out))
-            }
-            Format::Const(_) | Format::Ebnf(_) | Format::Regex(_) | Format::AnyText { .. } => {}
+        if let Format::JsonSchema { schema, opts } = f {
+            out.push((f as *const Format as usize, schema, opts));
         }
+        f.children().into_iter().for_each(|c| collect(c, out));
     }
     let mut found = Vec::new();
     collect(f, &mut found);
