@@ -308,7 +308,8 @@ pub(crate) fn may_be_broad(e: &Expr) -> bool {
     }
 }
 
-/// Whether `e` matches the empty string; `None` when undecided within the depth limit.
+/// Whether `e` matches the empty string; `None` when undecided within the depth limit, or
+/// at a reference to a loop rule outlining added (items already rewritten).
 fn nullable(g: &Grammar, e: &Expr, depth: usize) -> Option<bool> {
     if depth > MAX_DEPTH {
         return None;
@@ -316,7 +317,7 @@ fn nullable(g: &Grammar, e: &Expr, depth: usize) -> Option<bool> {
     Some(match e {
         Expr::Bytes(b) => b.is_empty(),
         Expr::Class(_) => false,
-        Expr::Ref(r) => nullable(g, &g.rule(*r).body, depth + 1)?,
+        Expr::Ref(r) => nullable(g, &g.rules().get(r.index())?.body, depth + 1)?,
         Expr::Seq(v) => {
             for x in v {
                 if !nullable(g, x, depth)? {
@@ -337,7 +338,8 @@ fn nullable(g: &Grammar, e: &Expr, depth: usize) -> Option<bool> {
     })
 }
 
-/// The bytes a non-empty match of `e` can start with; `None` when undecided.
+/// The bytes a non-empty match of `e` can start with; `None` when undecided (as
+/// [`nullable`]).
 fn first_bytes(g: &Grammar, e: &Expr, depth: usize) -> Option<[u64; 4]> {
     if depth > MAX_DEPTH {
         return None;
@@ -358,7 +360,7 @@ fn first_bytes(g: &Grammar, e: &Expr, depth: usize) -> Option<[u64; 4]> {
                 }
             }
         }
-        Expr::Ref(r) => return first_bytes(g, &g.rule(*r).body, depth + 1),
+        Expr::Ref(r) => return first_bytes(g, &g.rules().get(r.index())?.body, depth + 1),
         Expr::Seq(v) => {
             for x in v {
                 let f = first_bytes(g, x, depth)?;
@@ -380,8 +382,8 @@ fn first_bytes(g: &Grammar, e: &Expr, depth: usize) -> Option<[u64; 4]> {
 }
 
 /// Every byte a match of `e` can hold (a superset for code-point classes: their lead bytes
-/// and every continuation byte); `None` when undecided, or when it would visit more than
-/// `budget` expression nodes.
+/// and every continuation byte); `None` when undecided (as [`nullable`]), or when it would
+/// visit more than `budget` expression nodes.
 fn all_bytes(g: &Grammar, e: &Expr, depth: usize, budget: &mut usize) -> Option<[u64; 4]> {
     if depth > MAX_DEPTH || *budget == 0 {
         return None;
@@ -401,7 +403,7 @@ fn all_bytes(g: &Grammar, e: &Expr, depth: usize, budget: &mut usize) -> Option<
                 }
             }
         }
-        Expr::Ref(r) => return all_bytes(g, &g.rule(*r).body, depth + 1, budget),
+        Expr::Ref(r) => return all_bytes(g, &g.rules().get(r.index())?.body, depth + 1, budget),
         Expr::Seq(v) | Expr::Alt(v) => {
             for x in v {
                 let b = all_bytes(g, x, depth, budget)?;
@@ -506,5 +508,17 @@ mod tests {
             items.iter().filter(|x| matches!(x, Expr::Ref(_))).count(),
             2
         );
+        // An earlier item already rewritten holds a loop rule outlining added: looked back
+        // over, it is undecided, and the later loop is outlined as before.
+        let g =
+            Grammar::from_ebnf(r#"root ::= ("<" [^"\\]* "\"")* "a" [^"\\]* "\"""#, "root").unwrap();
+        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let out = outline_delimited_loops(&g, &rec, &mut survey);
+        assert_eq!(out.added(), 1);
+        let Expr::Seq(items) = &out.rule(g.root()).body else {
+            panic!("a sequence");
+        };
+        assert!(matches!(items.last(), Some(Expr::Ref(_))), "{items:?}");
     }
 }
