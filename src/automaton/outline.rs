@@ -473,52 +473,39 @@ mod tests {
         assert!(!may_be_broad(&Expr::lit("abc")));
     }
 
+    /// The root's items after outlining `src` (a one-rule EBNF grammar) and how many loop
+    /// rules were added.
+    fn outlined_root(src: &str) -> (Vec<Expr>, usize) {
+        let g = Grammar::from_ebnf(src, "root").unwrap();
+        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
+        let rec = survey.recursive();
+        let out = outline_delimited_loops(&g, &rec, &mut survey);
+        let Expr::Seq(items) = &out.rule(g.root()).body else {
+            panic!("a sequence");
+        };
+        (items.clone(), out.added())
+    }
+
+    fn calls(items: &[Expr]) -> usize {
+        items.iter().filter(|x| matches!(x, Expr::Ref(_))).count()
+    }
+
     #[test]
     fn a_loop_another_loop_may_still_run_into_stays_inline() {
         // An unanchored pattern's string: the search loop may run through the match and on
         // into the tail loop, so the tail stays inline; the next string is outlined.
-        let g = Grammar::from_ebnf(
-            r#"root ::= "\"" [^"\\]* "date-time" [^"\\]* "\"" ",\"" [^"\\]* "\"""#,
-            "root",
-        )
-        .unwrap();
-        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
-        let rec = survey.recursive();
-        let out = outline_delimited_loops(&g, &rec, &mut survey);
-        assert_eq!(out.added(), 1);
-        let Expr::Seq(items) = &out.rule(g.root()).body else {
-            panic!("a sequence");
-        };
-        let calls = items.iter().filter(|x| matches!(x, Expr::Ref(_))).count();
-        assert_eq!(calls, 1);
+        let (items, added) =
+            outlined_root(r#"root ::= "\"" [^"\\]* "date-time" [^"\\]* "\"" ",\"" [^"\\]* "\"""#);
+        assert_eq!(added, 1);
+        assert_eq!(calls(&items), 1);
         assert!(matches!(items.last(), Some(Expr::Ref(_))), "{items:?}");
         // A byte the first loop cannot take ends it: both loops are outlined.
-        let g = Grammar::from_ebnf(
-            r#"root ::= "\"" [^"\\]* "\"" "date-time" [^"\\]* "\"""#,
-            "root",
-        )
-        .unwrap();
-        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
-        let rec = survey.recursive();
-        let out = outline_delimited_loops(&g, &rec, &mut survey);
-        let Expr::Seq(items) = &out.rule(g.root()).body else {
-            panic!("a sequence");
-        };
-        assert_eq!(
-            items.iter().filter(|x| matches!(x, Expr::Ref(_))).count(),
-            2
-        );
+        let (items, _) = outlined_root(r#"root ::= "\"" [^"\\]* "\"" "date-time" [^"\\]* "\"""#);
+        assert_eq!(calls(&items), 2);
         // An earlier item already rewritten holds a loop rule outlining added: looked back
         // over, it is undecided, and the later loop is outlined as before.
-        let g =
-            Grammar::from_ebnf(r#"root ::= ("<" [^"\\]* "\"")* "a" [^"\\]* "\"""#, "root").unwrap();
-        let mut survey = Survey::new(g.rules().iter().map(|r| &r.body));
-        let rec = survey.recursive();
-        let out = outline_delimited_loops(&g, &rec, &mut survey);
-        assert_eq!(out.added(), 1);
-        let Expr::Seq(items) = &out.rule(g.root()).body else {
-            panic!("a sequence");
-        };
+        let (items, added) = outlined_root(r#"root ::= ("<" [^"\\]* "\"")* "a" [^"\\]* "\"""#);
+        assert_eq!(added, 1);
         assert!(matches!(items.last(), Some(Expr::Ref(_))), "{items:?}");
     }
 }
