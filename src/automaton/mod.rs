@@ -257,6 +257,11 @@ impl Automata {
         })
     }
 
+    /// Whether no state of rule `r` calls another rule.
+    pub fn call_free(&self, r: KRule) -> bool {
+        self.call_free[r as usize]
+    }
+
     /// Uses `slot` for the facts of rule `r`, which must be call-free without lookahead:
     /// its facts then depend only on its automaton, so grammars whose automata are equal
     /// (the free text of a structural tag, a string body) compute them once.

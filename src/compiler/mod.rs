@@ -157,12 +157,11 @@ impl CompiledGrammar {
         threads: usize,
     ) -> Result<Self> {
         let mut automata = Automata::build_with(&grammar, threads)?;
-        let shared_entries: Vec<OnceLock<Option<Arc<shared::Entry>>>> = (automata.rules)
-            .iter()
-            .map(|d| {
+        let shared_entries: Vec<OnceLock<Option<Arc<shared::Entry>>>> = (0..automata.rules.len())
+            .map(|r| {
                 let cell = OnceLock::new();
-                if d.calls.iter().all(|c| c.is_empty()) {
-                    let _ = cell.set(shared.entry(d, &|_| None));
+                if automata.call_free(r as KRule) {
+                    let _ = cell.set(shared.entry(&automata.rules[r], &|_| None));
                 }
                 cell
             })
@@ -660,12 +659,12 @@ mod tests {
                 &opts,
             )
             .unwrap();
+        // The largest rule with calls but the root.
         let uri = |g: &CompiledGrammar| {
-            let r = (0..g.automata.rules.len())
-                .find(|&i| g.automata.rules[i].num_states() == 174)
-                .expect("the uri rule");
-            assert!(g.automata.rules[r].calls.iter().any(|c| !c.is_empty()));
-            r
+            (1..g.automata.rules.len())
+                .filter(|&i| !g.automata.call_free(i as KRule))
+                .max_by_key(|&i| g.automata.rules[i].num_states())
+                .expect("the uri rule")
         };
         let (i, j) = (uri(&a), uri(&b));
         assert_ne!(i, j, "numbered apart");
@@ -690,14 +689,13 @@ mod tests {
             )
             .unwrap();
         let unasked = (0..tools.automata.rules.len()).filter(|&r| {
-            tools.automata.rules[r].calls.iter().any(|c| !c.is_empty())
-                && tools.shared_entries[r].get().is_none()
+            !tools.automata.call_free(r as KRule) && tools.shared_entries[r].get().is_none()
         });
         assert!(unasked.count() > 0);
         // A rule on a cycle of calls is not shared, nor is what calls it.
         let json = c.compile_builtin_json().unwrap();
         let recursive = (0..json.automata.rules.len())
-            .filter(|&r| json.automata.rules[r].calls.iter().any(|c| !c.is_empty()))
+            .filter(|&r| !json.automata.call_free(r as KRule))
             .collect::<Vec<_>>();
         assert!(!recursive.is_empty());
         assert!(

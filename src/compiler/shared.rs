@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 
 use crate::automaton::{DEAD, FactsSlot, KRule, RuleDfa};
+use crate::fxhash::FxHashMap;
 
 use super::mask::BaseMask;
 
@@ -57,7 +58,7 @@ impl Entry {
 /// The entries by signature, with the counters that name and age them.
 #[derive(Default)]
 struct Store {
-    map: HashMap<Vec<u32>, Arc<Entry>>,
+    map: FxHashMap<Vec<u32>, Arc<Entry>>,
     next_id: u64,
     clock: u64,
 }
