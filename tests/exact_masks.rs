@@ -33,6 +33,15 @@ word ::= [a-z]+ (= [ .])"#,
         r#"root ::= num ("," num)* ";"
 num ::= [0-9]+ (= [,;])"#,
     ),
+    // A constraint pending over several tokens, while the tag's body calls a recursive rule,
+    // ends, and returns into the root: each byte of every path feeds the same constraint.
+    (
+        "lookahead_span",
+        r#"root ::= ("<" tag ">" " "?)+
+tag ::= head rest
+head ::= [a-z] (= [a-z0-9]{0,5} ">")
+rest ::= [a-z0-9] rest | """#,
+    ),
     ("greek_cjk", r#"root ::= [α-ω]+ "-" [\u4e00-\u9fff]{1,3}"#),
     ("quoted", r#"root ::= "\"" [^"\\]* "\"""#),
     ("bounded", r#"root ::= [0-9]{2,4} "-" [a-f]{3}"#),
@@ -141,6 +150,13 @@ name ::= [A-Z] [a-z]*"#,
             "t": {"type": "string", "pattern": "^.{2,30}$"},
             "k": {"type": "string", "pattern": "^[a-z]{1,12}$"}},
             "required": ["u", "w", "t", "k"]}"#,
+    ),
+    // A pattern under a length bound too long to intersect into its automaton: the length
+    // is a lookahead constraint, pending inside the string and at its end.
+    (
+        "schema:pattern_long_bound",
+        r#"{"type": "string", "pattern": "^(?:\\S+\\s+){0,3}\\S+$", "minLength": 3,
+            "maxLength": 66}"#,
     ),
     // Shared string tails, one that takes newlines and one that does not: text handed on
     // to a tail decides tokens by length only when the tail takes no control byte.

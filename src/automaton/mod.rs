@@ -187,6 +187,10 @@ pub(crate) struct Automata {
     pub rules: Vec<RuleDfa>,
     /// Lookahead assertion automata (no call edges).
     pub lookaheads: Vec<RuleDfa>,
+    /// Per lookahead assertion: its *alive rule* ([`alive_rule`]), a kept rule that no
+    /// rule calls, whose token classes from a state are the tokens that keep the
+    /// assertion alive from that state.
+    pub alive: Vec<KRule>,
     /// Per rule, created on first use: [`facts::Facts`]. A call-free rule's slot may be
     /// shared with equal automata of other grammars ([`Self::share_facts`]).
     facts: Vec<FactsSlot>,
@@ -656,6 +660,7 @@ impl<'g> Builder<'g> {
             call_free: Vec::new(),
             rules: dfas,
             lookaheads: la_dfas,
+            alive: Vec::new(),
         };
         let changed = trim(&mut a, &trimmed, &reverse)?;
         for (r, &from_store) in trimmed.iter().enumerate() {
@@ -672,6 +677,13 @@ impl<'g> Builder<'g> {
         }
         for d in a.lookaheads.iter_mut() {
             finish_flags(d);
+        }
+        for l in 0..a.lookaheads.len() {
+            let mut d = alive_rule(&a.lookaheads[l]);
+            finish_flags(&mut d);
+            scans.push(scan_first(&d));
+            a.alive.push(a.rules.len() as KRule);
+            a.rules.push(d);
         }
         first_sets(&mut a, scans);
         a.facts = (0..a.rules.len()).map(|_| FactsSlot::default()).collect();
@@ -1411,6 +1423,37 @@ fn coreachable(d: &RuleDfa, rev: &Reverse, productive: &[bool]) -> Vec<bool> {
         }
     }
     co
+}
+
+/// The alive rule of a lookahead assertion automaton: the same transitions, except that
+/// every byte reaching an accepting state goes to one more state that takes any byte
+/// forever, and no state accepts. A pending constraint in state `s` survives a byte string
+/// (each byte keeps it out of the dead state until it accepts, as the parser checks it)
+/// exactly when this rule, which neither calls nor ends, takes the string from `s`.
+fn alive_rule(l: &RuleDfa) -> RuleDfa {
+    let n = l.num_states();
+    let sink = n as u32;
+    let mut trans: Vec<u32> = l
+        .trans
+        .iter()
+        .map(|&t| {
+            if t != DEAD && l.accept[t as usize] {
+                sink
+            } else {
+                t
+            }
+        })
+        .collect();
+    trans.extend(std::iter::repeat_n(sink, l.ncls));
+    let mut d = RuleDfa::bare(
+        &format!("{} (alive)", l.name),
+        l.classes,
+        l.ncls,
+        trans,
+        vec![false; n + 1],
+    );
+    d.start = l.start;
+    d
 }
 
 fn finish_flags(d: &mut RuleDfa) {

@@ -33,8 +33,6 @@ pub(crate) enum TokenSet {
 #[derive(Debug, Clone)]
 pub(crate) struct StateMask {
     pub accepted: TokenSet,
-    /// Sorted vocabulary positions of accepted tokens (kept only when few).
-    pub accepted_pos: Option<Vec<u32>>,
     /// Sorted vocabulary positions of uncertain tokens.
     pub uncertain: Vec<u32>,
 }
@@ -44,7 +42,7 @@ impl StateMask {
         let a = match &self.accepted {
             TokenSet::Ids(v) | TokenSet::Bits(v) => v.len() * 4,
         };
-        a + self.accepted_pos.as_ref().map_or(0, |v| v.len() * 4) + self.uncertain.len() * 4 + 64
+        a + self.uncertain.len() * 4 + 64
     }
 }
 
@@ -234,14 +232,14 @@ pub(crate) fn classify_base(a: &Automata, vocab: &VocabIndex, rule: KRule, state
         }
         let count = popcount(&bits);
         if many(vocab, count) {
-            Some((bits, count))
+            Some(bits)
         } else {
             w.accepted = positions_of(vocab, &bits);
             None
         }
     } else {
         let count: usize = w.accepted.iter().map(|&(lo, hi)| (hi - lo) as usize).sum();
-        many(vocab, count).then(|| (ranges_to_bits(vocab, &w.accepted, count), count))
+        many(vocab, count).then(|| ranges_to_bits(vocab, &w.accepted, count))
     };
     if bits.is_some() {
         w.accepted.clear();
@@ -382,23 +380,14 @@ pub(crate) fn classify(
     uncertain.extend_from_slice(&extra_unc);
     merge_ranges(&mut uncertain);
     let uncertain = uncertain.iter().flat_map(|&(lo, hi)| lo..hi).collect();
-    if let Some((bits, count)) = &base.bits {
+    if let Some(bits) = &base.bits {
         // Many accepted tokens: the base's mask plus what the handoffs added.
-        let (mut bits, mut count) = (bits.clone(), *count);
+        let mut bits = bits.clone();
         for p in extra.iter().flat_map(|&(lo, hi)| lo..hi) {
-            let id = vocab.ids[p as usize];
-            count += !get_bit(&bits, id) as usize;
-            set_bit(&mut bits, id);
+            set_bit(&mut bits, vocab.ids[p as usize]);
         }
-        let pos = (count <= 4096).then(|| {
-            positions_of(vocab, &bits)
-                .iter()
-                .flat_map(|&(lo, hi)| lo..hi)
-                .collect()
-        });
         return StateMask {
             accepted: TokenSet::Bits(bits),
-            accepted_pos: pos,
             uncertain,
         };
     }
@@ -412,10 +401,8 @@ pub(crate) fn classify(
         ids.sort_unstable();
         TokenSet::Ids(ids)
     };
-    let pos = (count <= 4096).then(|| positions().collect());
     StateMask {
         accepted: set,
-        accepted_pos: pos,
         uncertain,
     }
 }
@@ -461,8 +448,8 @@ pub(crate) struct BaseMask {
     accepted: Vec<(u32, u32)>,
     uncertain: Vec<(u32, u32)>,
     handoffs: Vec<(u32, Vec<Thread>, bool)>,
-    /// The accepted tokens as a bitmask over ids, when they are many, and how many.
-    bits: Option<(Vec<u32>, usize)>,
+    /// The accepted tokens as a bitmask over ids, when they are many.
+    bits: Option<Vec<u32>>,
 }
 
 impl BaseMask {
@@ -497,7 +484,7 @@ impl BaseMask {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.bits.as_ref().map_or(0, |b| b.0.len() * 4)
+        self.bits.as_ref().map_or(0, |b| b.len() * 4)
             + (self.accepted.len() + self.uncertain.len()) * 8
             + self
                 .handoffs

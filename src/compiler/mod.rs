@@ -315,7 +315,8 @@ impl CompiledGrammar {
         // top-level root).
         let contexts = |r: usize| -> Vec<Ctx> {
             let mut v = Vec::new();
-            if r == 0 {
+            // The alive rules of lookahead assertions are asked for on their own.
+            if r == 0 || a.alive.contains(&(r as KRule)) {
                 v.push(Ctx::TOP);
             }
             for &(p, t) in &callers[r] {

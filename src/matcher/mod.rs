@@ -42,10 +42,12 @@ pub struct GrammarMatcher {
     stop_accepted: bool,
     terminate_without_stop: bool,
     scratch: Vec<u32>,
-    /// Scratch: contexts of one item, callers of one item.
-    ctxs: Vec<(Ctx, bool)>,
+    /// Scratch: contexts of one item, callers of one item, the tokens that keep a pending
+    /// lookahead constraint alive.
+    ctxs: Vec<Ctx>,
     callers: Vec<(Item, u32)>,
     callers2: Vec<(Item, u32)>,
+    alive: Vec<u32>,
 }
 
 impl GrammarMatcher {
@@ -78,6 +80,7 @@ impl GrammarMatcher {
             ctxs: Vec::new(),
             callers: Vec::new(),
             callers2: Vec::new(),
+            alive: Vec::new(),
         })
     }
 
@@ -243,9 +246,11 @@ impl GrammarMatcher {
         let mut trusted: Vec<Arc<StateMask>> = Vec::new();
         let mut extra: Vec<u32> = Vec::new();
         let mut seen: Vec<(u32, u32, Ctx)> = Vec::new();
-        let mut need_all = false;
         let mut ctxs = std::mem::take(&mut self.ctxs);
         let mut written = false;
+        // The tokens that keep the last pending constraint met alive, and its id.
+        let mut alive_la = 0;
+        let mut alive = std::mem::take(&mut self.alive);
         for k in 0..self.parser.last_set().len() {
             let it = self.parser.last_set()[k];
             let d = &a.rules[it.rule as usize];
@@ -253,14 +258,13 @@ impl GrammarMatcher {
                 continue;
             }
             self.contexts(&it, &mut ctxs);
-            for &(ctx, ctx_exact) in &ctxs {
+            for &ctx in &ctxs {
                 let key = (it.rule, it.state, ctx);
-                let exact = it.la == 0 && ctx_exact;
-                if exact && seen.contains(&key) {
+                if it.la == 0 && seen.contains(&key) {
                     continue;
                 }
                 let sm = cg.state_mask(it.rule, it.state, ctx);
-                if exact {
+                if it.la == 0 {
                     seen.push(key);
                     // The first set is copied rather than ORed into a cleared row.
                     match (&sm.accepted, written) {
@@ -276,15 +280,28 @@ impl GrammarMatcher {
                         trusted.push(sm);
                     }
                 } else {
-                    // A pending lookahead may reject what the automata alone accept.
-                    match &sm.accepted_pos {
-                        Some(p) => extra.extend_from_slice(p),
-                        None => need_all = true,
+                    // A pending lookahead constraint reads every byte of every path from the
+                    // item alike (callers continue with the item's constraint), so the item
+                    // takes what its automata take wherever the constraint stays alive.
+                    if alive_la != it.la {
+                        self.alive_tokens(it.la, &mut alive);
+                        alive_la = it.la;
                     }
-                    extra.extend_from_slice(&sm.uncertain);
+                    if !written {
+                        out.fill(0);
+                        written = true;
+                    }
+                    or_into_masked(out, &sm.accepted, &alive);
+                    let ids = &cg.vocab.ids;
+                    extra.extend(
+                        sm.uncertain
+                            .iter()
+                            .filter(|&&p| get_bit(&alive, ids[p as usize])),
+                    );
                 }
             }
         }
+        self.alive = alive;
         self.ctxs = ctxs;
         let lists: Vec<&[u32]> = trusted.iter().map(|m| m.uncertain.as_slice()).collect();
         if !written {
@@ -292,9 +309,7 @@ impl GrammarMatcher {
         }
         let mut cand = std::mem::take(&mut self.scratch);
         cand.clear();
-        if need_all {
-            cand.extend(0..cg.vocab.len() as u32);
-        } else if lists.len() == 1 && extra.is_empty() {
+        if lists.len() == 1 && extra.is_empty() {
             cand.extend_from_slice(lists[0]);
         } else {
             for l in &lists {
@@ -327,14 +342,13 @@ impl GrammarMatcher {
         }
     }
 
-    /// The caller contexts of a scanning item, each with whether it is free of lookahead
-    /// constraints: the top-level root itself, or each caller with each of its callers (or
-    /// closed where the caller is the top-level root).
-    fn contexts(&mut self, it: &Item, out: &mut Vec<(Ctx, bool)>) {
+    /// The caller contexts of a scanning item: the top-level root itself, or each caller
+    /// with each of its callers (or closed where the caller is the top-level root).
+    fn contexts(&mut self, it: &Item, out: &mut Vec<Ctx>) {
         let a = &self.cg.automata;
         out.clear();
         if it.rule == 0 && it.origin == 0 {
-            out.push((Ctx::TOP, true));
+            out.push(Ctx::TOP);
         }
         let mut callers = std::mem::take(&mut self.callers);
         let mut callers2 = std::mem::take(&mut self.callers2);
@@ -343,13 +357,10 @@ impl GrammarMatcher {
             let one = Ctx::TOP.push((p.rule, t), false);
             let top = p.rule == 0 && p.origin == 0;
             if top {
-                out.push((
-                    Ctx {
-                        closed: true,
-                        ..one
-                    },
-                    p.la == 0,
-                ));
+                out.push(Ctx {
+                    closed: true,
+                    ..one
+                });
             }
             if CTX_DEPTH < 2 {
                 // The top-level root may also be a nested call of itself.
@@ -357,20 +368,50 @@ impl GrammarMatcher {
                     self.parser.callers(a, &p, &mut callers2);
                     !callers2.is_empty()
                 } {
-                    out.push((one, p.la == 0));
+                    out.push(one);
                 }
                 continue;
             }
             self.parser.callers(a, &p, &mut callers2);
             if callers2.is_empty() && !top {
-                out.push((one, p.la == 0));
+                out.push(one);
             }
             for &(g, u) in &callers2 {
-                out.push((one.push((g.rule, u), false), p.la == 0 && g.la == 0));
+                out.push(one.push((g.rule, u), false));
             }
         }
         self.callers = callers;
         self.callers2 = callers2;
+    }
+
+    /// Sets `bits` (a bitmask over ids) to the tokens along which every assertion pending
+    /// in constraint `la` stays alive: the accepted tokens of their alive rules.
+    fn alive_tokens(&self, la: u32, bits: &mut Vec<u32>) {
+        let cg = &self.cg;
+        let a = &cg.automata;
+        bits.clear();
+        bits.resize(cg.vocab.words(), 0);
+        for (i, &(l, st)) in self.parser.pending(la).iter().enumerate() {
+            let sm = cg.state_mask(a.alive[l as usize], st, Ctx::TOP);
+            debug_assert!(
+                sm.uncertain.is_empty(),
+                "an alive rule neither calls nor ends"
+            );
+            match (&sm.accepted, i) {
+                (TokenSet::Bits(b), 0) => bits.copy_from_slice(b),
+                (TokenSet::Ids(v), 0) => v.iter().for_each(|&id| set_bit(bits, id)),
+                (TokenSet::Bits(b), _) => bits.iter_mut().zip(b).for_each(|(m, &x)| *m &= x),
+                (TokenSet::Ids(v), _) => {
+                    let mut keep = vec![0u32; bits.len()];
+                    for &id in v {
+                        if get_bit(bits, id) {
+                            set_bit(&mut keep, id);
+                        }
+                    }
+                    *bits = keep;
+                }
+            }
+        }
     }
 
     /// The bytes that can come next (each checked by the parser), for diagnostics.
@@ -428,6 +469,20 @@ impl GrammarMatcher {
     /// Bytes held by the parser state and history.
     pub fn memory_bytes(&self) -> usize {
         self.parser.memory_bytes() + self.history.capacity() * 4
+    }
+}
+
+/// Adds the tokens of `set` that are also in `mask_by` (a bitmask over ids) to `mask`.
+fn or_into_masked(mask: &mut [u32], set: &TokenSet, mask_by: &[u32]) {
+    match set {
+        TokenSet::Ids(v) => v
+            .iter()
+            .filter(|&&id| get_bit(mask_by, id))
+            .for_each(|&id| set_bit(mask, id)),
+        TokenSet::Bits(b) => mask
+            .iter_mut()
+            .zip(b.iter().zip(mask_by))
+            .for_each(|(m, (&x, &y))| *m |= x & y),
     }
 }
 

@@ -307,6 +307,12 @@ impl Parser {
         }
     }
 
+    /// The assertions pending in lookahead constraint `la` (an item's [`Item::la`]): pairs of
+    /// (assertion automaton, state), none accepting; empty for 0.
+    pub fn pending(&self, la: u32) -> &[(u32, u32)] {
+        &self.la.sets[la as usize]
+    }
+
     /// The root rule can end here (every lookahead satisfied).
     pub fn can_end(&self, a: &Automata) -> bool {
         self.last_set().iter().any(|it| {
