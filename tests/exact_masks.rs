@@ -115,6 +115,10 @@ name ::= [A-Z] [a-z]*"#,
     // Counted text that also takes control bytes: tokens of text that end in a newline.
     ("re:counted_ctrl", r"[\s\S]{0,6}\n[a-z]{0,3}"),
     ("re:unicode", r"[^a-z]{1,3}é+"),
+    // `\S` loops leave at every whitespace character, the non-ASCII ones (U+00A0, U+3000)
+    // among them: tokens holding one after other text are walked, not taken at once.
+    ("re:no_space", r"\S+"),
+    ("re:space_words", r"(\S+\s+){0,3}\S+"),
     // JSON Schemas: string bodies run through one shared loop rule whose token classes are
     // shared between grammars of the same compiler (under different rule indices).
     (

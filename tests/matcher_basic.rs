@@ -73,6 +73,62 @@ fn recursive_grammar_matches_oracle() {
     assert_eq!(mask_ids(&mut m), oracle_ids(&m));
 }
 
+/// `\S` loops leave at every whitespace character: tokens holding a non-ASCII one (U+00A0,
+/// U+3000) after other text must be walked, not taken with the rest of their subtree.
+#[test]
+fn non_ascii_whitespace_inside_tokens_ends_a_word() {
+    let vocab = [
+        "\"",
+        "\"a",
+        "a",
+        "ab",
+        "a\u{a0}",
+        "a\u{a0}b",
+        "a\u{3000}",
+        "b",
+        "\u{a0}",
+        " ",
+        "é",
+        "éa",
+        "é\u{3000}x",
+        "é\u{a0}",
+        "x",
+        "a\"",
+        "</s>",
+    ];
+    let c = compiler(&vocab);
+    let opts = xgr::JsonSchemaOptions::default();
+    for pattern in [r"^\\S+$", r"^(?:\\S+\\s+){0,2}\\S+$", r"^x\\S{0,3}$"] {
+        let schema = format!(r#"{{"type": "string", "pattern": "{pattern}"}}"#);
+        let g = Grammar::from_json_schema(&schema, &opts).unwrap();
+        let cg = c.compile_grammar(&g).unwrap();
+        // Every state reached by up to three text tokens.
+        let mut m = GrammarMatcher::new(cg, &MatcherOptions::default()).unwrap();
+        let mut seen = 0;
+        let text = 0..vocab.len() as u32 - 1;
+        let firsts: Vec<u32> = text
+            .clone()
+            .filter(|&t| m.fork().accept_token(t).unwrap())
+            .collect();
+        for t in firsts {
+            assert!(m.accept_token(t).unwrap());
+            assert_eq!(mask_ids(&mut m), oracle_ids(&m), "{pattern}: after {t}");
+            let seconds: Vec<u32> = text
+                .clone()
+                .filter(|&u| m.fork().accept_token(u).unwrap())
+                .collect();
+            for u in seconds {
+                assert!(m.accept_token(u).unwrap());
+                seen += 1;
+                assert_eq!(mask_ids(&mut m), oracle_ids(&m), "{pattern}: after {t} {u}");
+                m.rollback(1).unwrap();
+            }
+            m.rollback(1).unwrap();
+        }
+        assert!(seen > 0, "{pattern}: no two-token text");
+    }
+}
+
 #[test]
 fn lookahead_is_exact() {
     // root ::= a [a-z]*   a ::= "x" (= "yz")

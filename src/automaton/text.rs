@@ -132,11 +132,60 @@ const ROWS: &[&[(u8, u8)]] = &[
     &[(0xf4, 0xf4), (0x80, 0x8f), (0x80, 0xbf), (0x80, 0xbf)],
 ];
 
+/// [`ROWS`] without the whitespace characters from U+0080 ([`is_space`]; the ASCII ones
+/// are left out through the exclusion itself): the rows a state must take when
+/// the ASCII space is left out ([`succ`]), so that `\S` loops, which leave at every
+/// whitespace character, have a safe depth too.
+const ROWS_NO_WS: &[&[(u8, u8)]] = &[
+    &[(0x20, 0x21)],
+    &[(0x23, 0x5b)],
+    &[(0x5d, 0x7e)],
+    // U+0085, U+00A0.
+    &[(0xc2, 0xc2), (0x80, 0x84)],
+    &[(0xc2, 0xc2), (0x86, 0x9f)],
+    &[(0xc2, 0xc2), (0xa1, 0xbf)],
+    &[(0xc3, 0xdf), (0x80, 0xbf)],
+    &[(0xe0, 0xe0), (0xa0, 0xbf), (0x80, 0xbf)],
+    // U+1680.
+    &[(0xe1, 0xe1), (0x80, 0x99), (0x80, 0xbf)],
+    &[(0xe1, 0xe1), (0x9a, 0x9a), (0x81, 0xbf)],
+    &[(0xe1, 0xe1), (0x9b, 0xbf), (0x80, 0xbf)],
+    // U+2000-U+200A, U+2028, U+2029, U+202F, U+205F.
+    &[(0xe2, 0xe2), (0x80, 0x80), (0x8b, 0xa7)],
+    &[(0xe2, 0xe2), (0x80, 0x80), (0xaa, 0xae)],
+    &[(0xe2, 0xe2), (0x80, 0x80), (0xb0, 0xbf)],
+    &[(0xe2, 0xe2), (0x81, 0x81), (0x80, 0x9e)],
+    &[(0xe2, 0xe2), (0x81, 0x81), (0xa0, 0xbf)],
+    &[(0xe2, 0xe2), (0x82, 0xbf), (0x80, 0xbf)],
+    // U+3000.
+    &[(0xe3, 0xe3), (0x80, 0x80), (0x81, 0xbf)],
+    &[(0xe3, 0xe3), (0x81, 0xbf), (0x80, 0xbf)],
+    &[(0xe4, 0xec), (0x80, 0xbf), (0x80, 0xbf)],
+    &[(0xed, 0xed), (0x80, 0x9f), (0x80, 0xbf)],
+    // U+FEFF.
+    &[(0xee, 0xee), (0x80, 0xbf), (0x80, 0xbf)],
+    &[(0xef, 0xef), (0x80, 0xba), (0x80, 0xbf)],
+    &[(0xef, 0xef), (0xbb, 0xbb), (0x80, 0xbe)],
+    &[(0xef, 0xef), (0xbc, 0xbf), (0x80, 0xbf)],
+    &[(0xf0, 0xf0), (0x90, 0xbf), (0x80, 0xbf), (0x80, 0xbf)],
+    &[(0xf1, 0xf3), (0x80, 0xbf), (0x80, 0xbf), (0x80, 0xbf)],
+    &[(0xf4, 0xf4), (0x80, 0x8f), (0x80, 0xbf), (0x80, 0xbf)],
+];
+
+/// A whitespace character as [`ROWS_NO_WS`] leaves them out: Unicode's White_Space
+/// ([`char::is_whitespace`]) and U+FEFF, which the `\s` of JSON Schema (ECMA-262) patterns
+/// also takes.
+pub(crate) fn is_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
 /// The byte classes of one automaton that the text analyses read, gathered once.
 #[derive(Debug)]
 pub(crate) struct TextClasses {
     /// Per row of [`ROWS`], per byte range: the automaton classes of its bytes.
     rows: Vec<Vec<Vec<usize>>>,
+    /// The same for [`ROWS_NO_WS`].
+    rows_no_ws: Vec<Vec<Vec<usize>>>,
     /// Classes of the safe ASCII characters.
     ascii: Vec<usize>,
     /// Per automaton class: its ASCII bytes.
@@ -159,17 +208,21 @@ impl TextClasses {
         };
         // Most ranges are all continuation bytes: computed once.
         let cont = classes_of(0x80, 0xbf);
-        let rows: Vec<Vec<Vec<usize>>> = ROWS
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .map(|&(lo, hi)| match (lo, hi) {
-                        (0x80, 0xbf) => cont.clone(),
-                        _ => classes_of(lo, hi),
-                    })
-                    .collect()
-            })
-            .collect();
+        let rows_of = |table: &[&[(u8, u8)]]| -> Vec<Vec<Vec<usize>>> {
+            table
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|&(lo, hi)| match (lo, hi) {
+                            (0x80, 0xbf) => cont.clone(),
+                            _ => classes_of(lo, hi),
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let rows = rows_of(ROWS);
+        let rows_no_ws = rows_of(ROWS_NO_WS);
         let ascii = rows[..3]
             .iter()
             .flat_map(|r| r[0].iter().copied())
@@ -199,6 +252,7 @@ impl TextClasses {
         }
         TextClasses {
             rows,
+            rows_no_ws,
             ascii,
             class_ascii,
             cont,
@@ -227,8 +281,9 @@ fn inside_steps() -> &'static [[u8; 64]; INSIDE.len()] {
 
 /// The states `s` ends on after each whole safe character, when every one of them (and
 /// every prefix of one) is taken passing only through quiet states before its last byte.
-/// ASCII characters in `excl` are left out (they need not be taken). `ok` says which states
-/// a character may pass through (quiet ones, or only plain ones).
+/// ASCII characters in `excl` are left out (they need not be taken); when the space is one of
+/// them, so is every other White_Space character ([`ROWS_NO_WS`]). `ok` says which states a
+/// character may pass through (quiet ones, or only plain ones).
 fn succ(
     d: &RuleDfa,
     tc: &TextClasses,
@@ -242,10 +297,15 @@ fn succ(
     if !ok(s) || tc.ascii.iter().any(|&c| kept(c) && row_of(s)[c] == DEAD) {
         return None;
     }
+    let rows = if excl & class_bit(b' ') != 0 {
+        &tc.rows_no_ws
+    } else {
+        &tc.rows
+    };
     let mut ends: Vec<u32> = Vec::new();
     let mut cur: Vec<u32> = Vec::new();
     let mut next: Vec<u32> = Vec::new();
-    for (r, row) in tc.rows.iter().enumerate() {
+    for (r, row) in rows.iter().enumerate() {
         cur.clear();
         cur.push(s);
         for (i, cls) in row.iter().enumerate() {
@@ -279,7 +339,7 @@ fn succ(
 /// `sinks` state counts as 255: that state calls a rule that surely takes any safe text,
 /// whose thread alone takes the rest. `known` gives states already settled, which are not
 /// entered again. With `excl`, the ASCII characters in it are left out of "safe"
-/// throughout.
+/// throughout (with the space, every White_Space character).
 pub(crate) fn safe_closure(
     d: &RuleDfa,
     tc: &TextClasses,
@@ -593,6 +653,34 @@ mod tests {
         assert_eq!(run("\u{2028}".as_bytes()), None, "line separator");
         assert_eq!(run("\u{2029}".as_bytes()), None, "paragraph separator");
         assert_eq!(run("\u{2027}\u{202a}\u{2100}".as_bytes()), Some(true));
+    }
+
+    #[test]
+    fn rows_hold_exactly_the_safe_characters_and_the_safe_non_space_ones() {
+        let holds = |table: &[&[(u8, u8)]], bytes: &[u8]| {
+            table.iter().any(|row| {
+                row.len() == bytes.len()
+                    && row
+                        .iter()
+                        .zip(bytes)
+                        .all(|(&(lo, hi), b)| (lo..=hi).contains(b))
+            })
+        };
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            let safe = bytes
+                .iter()
+                .try_fold(Phase::Boundary, |p, &b| p.step(b))
+                .is_some();
+            assert_eq!(holds(ROWS, bytes), safe, "{c:?}");
+            // ASCII characters, the space among them, are left out through `excl`.
+            assert_eq!(
+                holds(ROWS_NO_WS, bytes),
+                safe && (c.is_ascii() || !is_space(c)),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

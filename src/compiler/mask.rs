@@ -761,7 +761,9 @@ impl<'a> TrieWalk<'a> {
                                 tail <= *seen.safe.get_or_insert_with(|| facts.safe(d, ns)) || {
                                     let (e, depth) =
                                         *seen.excl.get_or_insert_with(|| facts.excluding(d, ns));
-                                    tail <= depth && vocab.below[c as usize] & e == 0
+                                    tail <= depth
+                                        && vocab.below[c as usize] & e == 0
+                                        && (e & class_bit(b' ') == 0 || !vocab.ws_below[c as usize])
                                 }
                             }
                             k => tail < facts.inside(d, ns, k as usize - 1),

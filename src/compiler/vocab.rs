@@ -39,6 +39,10 @@ pub(crate) struct VocabIndex {
     pub height: Vec<u8>,
     /// Per trie node: the last bytes of its children ([`ByteClass`]).
     pub child_bytes: Vec<ByteClass>,
+    /// Per trie node: some token below continues the node's prefix with (a byte of) a
+    /// whitespace character from U+0080 (`text::is_space`: U+00A0, U+3000, …). A walk that
+    /// leaves out the space leaves these out too (`text::ROWS_NO_WS`).
+    pub ws_below: Vec<bool>,
     /// Per trie node: its first child whose [`Self::text_tail`] is [`NOT_TEXT`]
     /// (`u32::MAX` if none); with [`Self::odd_next`], the children a walk in a state that
     /// takes any text must visit.
@@ -190,6 +194,43 @@ fn below_and_height(trie: &[TrieNode]) -> (Vec<ByteClass>, Vec<u8>) {
 }
 
 /// [`VocabIndex::text_chars`] of one token.
+/// [`VocabIndex::ws_below`], from the tokens that hold a high byte.
+fn ws_below(v: &VocabIndex) -> Vec<bool> {
+    let spaces: Vec<Vec<u8>> = (0x80..=0x10ffffu32)
+        .filter_map(char::from_u32)
+        .filter(|&c| crate::automaton::text::is_space(c))
+        .map(|c| c.to_string().into_bytes())
+        .collect();
+    let mut out = vec![false; v.trie.len()];
+    for &id in &v.high_ids {
+        let p = v.pos_of[id as usize] as usize;
+        let tok = v.tok(p);
+        // Where the token's last such character ends.
+        let end = (0..tok.len())
+            .filter(|&i| matches!(tok[i], 0xc2 | 0xe1..=0xe3 | 0xef))
+            .filter_map(|i| {
+                spaces
+                    .iter()
+                    .find(|s| tok[i..].starts_with(s))
+                    .map(|s| i + s.len())
+            })
+            .max();
+        let Some(end) = end else { continue };
+        // The node's continuation holds a byte of it iff the node is shallower than its end.
+        let mut node = v.node_of[p] as usize;
+        loop {
+            if (v.depth[node] as usize) < end {
+                out[node] = true;
+            }
+            if node == 0 {
+                break;
+            }
+            node = v.parent[node] as usize;
+        }
+    }
+    out
+}
+
 fn text_chars(tok: &[u8]) -> u8 {
     let mut ph = Phase::Boundary;
     let mut n: u32 = 0;
@@ -410,6 +451,7 @@ impl VocabIndex {
             text_tail: Vec::new(),
             text_phase: Vec::new(),
             below: Vec::new(),
+            ws_below: Vec::new(),
             height: Vec::new(),
             child_bytes: Vec::new(),
             odd_child: Vec::new(),
@@ -468,6 +510,7 @@ impl VocabIndex {
             })
             .collect();
         (v.below, v.height) = below_and_height(&v.trie);
+        v.ws_below = ws_below(&v);
         v.child_bytes = (0..v.trie.len())
             .map(|p| {
                 let mut m: ByteClass = 0;
@@ -553,6 +596,7 @@ impl VocabIndex {
             + v(&self.text_tail)
             + v(&self.text_phase)
             + v(&self.below)
+            + v(&self.ws_below)
             + v(&self.height)
             + v(&self.child_bytes)
             + v(&self.odd_child)
