@@ -1,14 +1,15 @@
 //! Structural-tag benchmark: `triggered_tags` grammars with many tools.
 //!
 //! `cargo run --release --example structural_tag_bench -- [--tokenizers llama3-128k,qwen3-151k]
-//! [--tools 50,400] [--out DIR]`
+//! [--tools 50,400] [--walk encode|greedy] [--out DIR]`
 //!
 //! For each tokenizer and tool count, builds a Qwen/Hermes-style structural tag (trigger
 //! `<tool_call>`, one tag per tool whose content is that tool's JSON Schema), and reports:
 //! `compile_structural_tag` time (JSON text to compiled grammar, as an engine calls it;
 //! median of 5, a fresh compiler without cache made before timing; the conversion alone is
 //! timed apart for the split), then mask-fill
-//! times along a walk over a document that mixes free text and two tool calls, split by
+//! times along a walk over a document that mixes free text and two tool calls (as the
+//! tokenizer encodes it, or with `--walk greedy` the longest allowed token at each step), split by
 //! where the fill happens: free text, inside a tag's JSON, and at trigger boundaries (inside
 //! the trigger or the rest of a tag's begin / end). Each walk runs twice on the same
 //! compiled grammar: `cold` (token classes computed on first use) and `warm`; then `next`, a
@@ -110,20 +111,36 @@ fn region_at(regions: &[(usize, usize, u8)], pos: usize) -> u8 {
         .map_or(0, |r| r.2)
 }
 
-/// One walk: greedy longest allowed token that continues the document. Returns fill times
-/// in µs per region and whether the document was completed.
+/// How a walk splits the document into tokens.
+#[derive(Clone, Copy, PartialEq)]
+enum Split {
+    /// The tokenizer's own encoding, as a model writes the text (what the XGrammar peer
+    /// script walks too).
+    Encode,
+    /// The longest allowed token that continues the document at each step: splits a
+    /// trigger that the tokenizer holds as one token (Qwen3's `<tool_call>`) after a space.
+    Greedy,
+}
+
+/// One walk over the document. Returns fill times in µs per region and whether the
+/// document was completed (every token in its mask).
 fn walk(
     tok: &TokenizerInfo,
     cg: &Arc<xgr::CompiledGrammar>,
     doc: &str,
     regions: &[(usize, usize, u8)],
+    split: Split,
 ) -> ([Vec<f64>; 3], bool) {
     let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).expect("matcher");
     let mut bm = vec![0i32; m.bitmask_words()];
     let mut times: [Vec<f64>; 3] = Default::default();
     let bytes = doc.as_bytes();
+    let encoded = match split {
+        Split::Encode => Some(tok.encode(doc).expect("this tokenizer cannot encode text")),
+        Split::Greedy => None,
+    };
     let mut pos = 0;
-    // Tokens by first byte, for the greedy choice.
+    let mut step = 0;
     while pos < bytes.len() {
         let t0 = Instant::now();
         m.fill_next_token_bitmask(&mut bm).expect("fill");
@@ -134,25 +151,33 @@ fn walk(
             kind = 2;
         }
         times[kind as usize].push(us);
-        let rest = &bytes[pos..];
-        let mut best: Option<(usize, u32)> = None;
-        for &t in tok.sorted_text_tokens() {
-            if bm[(t / 32) as usize] as u32 & (1 << (t % 32)) == 0 {
-                continue;
+        let allowed = |t: u32| bm[(t / 32) as usize] as u32 & (1 << (t % 32)) != 0;
+        let next = match &encoded {
+            Some(ids) => ids.get(step).copied().filter(|&t| allowed(t)),
+            None => {
+                let rest = &bytes[pos..];
+                let mut best: Option<(usize, u32)> = None;
+                for &t in tok.sorted_text_tokens() {
+                    if !allowed(t) {
+                        continue;
+                    }
+                    if let Some(b) = tok.token_bytes(t)
+                        && !b.is_empty()
+                        && rest.starts_with(b)
+                        && best.is_none_or(|(l, _)| b.len() > l)
+                    {
+                        best = Some((b.len(), t));
+                    }
+                }
+                best.map(|(_, t)| t)
             }
-            if let Some(b) = tok.token_bytes(t)
-                && !b.is_empty()
-                && rest.starts_with(b)
-                && best.is_none_or(|(l, _)| b.len() > l)
-            {
-                best = Some((b.len(), t));
-            }
-        }
-        let Some((len, t)) = best else {
+        };
+        let Some(t) = next else {
             return (times, false);
         };
         assert!(m.accept_token(t).expect("accept"));
-        pos += len;
+        pos += tok.token_bytes(t).map_or(0, <[u8]>::len);
+        step += 1;
     }
     (times, m.is_completed())
 }
@@ -175,6 +200,11 @@ fn main() {
         .filter_map(|s| s.parse().ok())
         .collect();
     let out = std::path::PathBuf::from(arg("--out", "target/structural_tag_bench"));
+    let split = match arg("--walk", "encode").as_str() {
+        "greedy" => Split::Greedy,
+        "encode" => Split::Encode,
+        other => panic!("--walk {other}: expected encode or greedy"),
+    };
     let _ = std::fs::create_dir_all(&out);
     for &n in &counts {
         let (doc, _) = document(n);
@@ -239,7 +269,7 @@ fn main() {
                 .compile_grammar(&Grammar::from_structural_tag(&tag).expect("structural tag"))
                 .expect("compile");
             for (pass, cg) in [("cold", &cg), ("warm", &cg), ("next", &again)] {
-                let (mut times, ok) = walk(&tok, cg, &doc, &regions);
+                let (mut times, ok) = walk(&tok, cg, &doc, &regions, split);
                 let mut all: Vec<f64> = times.iter().flatten().copied().collect();
                 println!(
                     "  {pass}: all {}  completed={ok}",
