@@ -42,6 +42,15 @@ tag ::= head rest
 head ::= [a-z] (= [a-z0-9]{0,5} ">")
 rest ::= [a-z0-9] rest | """#,
     ),
+    // Right-linear groups (rules that reference each other only last): built into their
+    // caller as plain states, not calls.
+    (
+        "right_linear",
+        r#"root ::= "[" list "]" " "? evens "."
+list ::= [a-z]+ ("," list | "")
+evens ::= "ab" odds | ""
+odds ::= "c" evens"#,
+    ),
     ("greek_cjk", r#"root ::= [α-ω]+ "-" [\u4e00-\u9fff]{1,3}"#),
     ("quoted", r#"root ::= "\"" [^"\\]* "\"""#),
     ("bounded", r#"root ::= [0-9]{2,4} "-" [a-f]{3}"#),

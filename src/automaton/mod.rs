@@ -405,6 +405,91 @@ struct Builder<'g> {
     /// Rules called, not inlined, while the current alternation branch is built
     /// ([`Builder::split_plan`]).
     called: Vec<bool>,
+    /// Per rule: its right-linear group ([`linear_groups`]), or [`NO_GROUP`].
+    group: Vec<u32>,
+    /// Per right-linear group: the estimate of all its bodies together.
+    group_est: Vec<u64>,
+    /// The right-linear groups being built, innermost last.
+    groups: Vec<GroupBuild>,
+}
+
+/// No right-linear group.
+const NO_GROUP: u32 = u32::MAX;
+
+/// Largest estimate of a right-linear group built as plain automaton states.
+const GROUP_SIZE: u64 = 200_000;
+
+/// One right-linear group being built inline: each member's body starts at its own NFA
+/// state and ends where the group ends, and a reference to a member (in tail position)
+/// is an empty edge to that member's start.
+struct GroupBuild {
+    id: u32,
+    end: u32,
+    starts: Vec<(RuleId, u32)>,
+    pending: Vec<RuleId>,
+}
+
+/// Whether every reference to a rule in `member` within `e` is in tail position: the last
+/// thing `e` matches when `tail` (no repetition around it, nothing after it).
+fn tail_refs_only(e: &Expr, member: &dyn Fn(RuleId) -> bool, tail: bool) -> bool {
+    match e {
+        Expr::Bytes(_) | Expr::Class(_) => true,
+        Expr::Ref(r) => tail || !member(*r),
+        Expr::Alt(v) => v.iter().all(|x| tail_refs_only(x, member, tail)),
+        Expr::Seq(v) => v
+            .iter()
+            .enumerate()
+            .all(|(k, x)| tail_refs_only(x, member, tail && k + 1 == v.len())),
+        Expr::Repeat { expr, .. } => tail_refs_only(expr, member, false),
+    }
+}
+
+/// Per rule, its right-linear group (else [`NO_GROUP`]): a cycle of references (a
+/// strongly connected component) whose members reference each other only in tail
+/// position (`X ::= "a" Y | "b"`, the per-state rules of a large regular language, or a
+/// right-recursive list), with no lookahead, neither the root nor a rule kept apart, and
+/// referenced from outside exactly once, outside any repetition. Such a group is a regular
+/// language: it is built into its one caller as plain automaton states instead of calls,
+/// whose chains, one frame per character, left the token walk's threads (8 frames)
+/// unable to decide long tokens.
+fn linear_groups(g: &Rules<'_>, survey: &survey::Survey) -> Vec<u32> {
+    let n = g.len();
+    let (comp, cyclic) = survey.components();
+    let ncomp = comp.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+    let mut ok = vec![true; ncomp];
+    let mut outside = vec![0u64; ncomp];
+    for r in 0..n {
+        let c = comp[r] as usize;
+        let rid = RuleId(r as u32);
+        if !cyclic[r] || rid == g.root() || g.kept_apart(rid) || g.rule(rid).lookahead.is_some() {
+            ok[c] = false;
+        }
+        for &(callee, copies) in survey.refs(r) {
+            let cc = comp[callee.index()] as usize;
+            if cc != c {
+                outside[cc] = outside[cc].saturating_add(copies);
+            }
+        }
+    }
+    for r in 0..n {
+        let c = comp[r] as usize;
+        if ok[c] && outside[c] == 1 {
+            let member = |x: RuleId| comp[x.index()] as usize == c;
+            if !tail_refs_only(&g.rule(RuleId(r as u32)).body, &member, true) {
+                ok[c] = false;
+            }
+        }
+    }
+    (0..n)
+        .map(|r| {
+            let c = comp[r] as usize;
+            if ok[c] && outside[c] == 1 {
+                comp[r]
+            } else {
+                NO_GROUP
+            }
+        })
+        .collect()
 }
 
 impl<'g> Builder<'g> {
@@ -430,8 +515,30 @@ impl<'g> Builder<'g> {
             keep: (0..n).map(|i| g.kept_apart(RuleId(i as u32))).collect(),
             called: vec![false; n],
             closed: (0..n).map(|r| survey.refs(r).is_empty()).collect(),
+            group: linear_groups(g, survey),
+            group_est: Vec::new(),
+            groups: Vec::new(),
         };
-        // Size estimates, callees first (memoized; recursive rules count as one call edge).
+        // A group's estimate: its bodies together, references between members free.
+        let ngroups = b
+            .group
+            .iter()
+            .filter(|&&x| x != NO_GROUP)
+            .map(|&x| x as usize + 1)
+            .max();
+        b.group_est = vec![0; ngroups.unwrap_or(0)];
+        // Size estimates, callees first (memoized; recursive rules count as one call edge,
+        // right-linear groups as all their bodies).
+        // Groups numbered callees first: a group's callees are estimated before it.
+        let mut members: Vec<usize> = (0..n).filter(|&i| b.group[i] != NO_GROUP).collect();
+        members.sort_by_key(|&i| b.group[i]);
+        for i in members {
+            {
+                let v = b.estimate_body(survey, i, 1);
+                let e = &mut b.group_est[b.group[i] as usize];
+                *e = e.saturating_add(v);
+            }
+        }
         for i in 0..n {
             b.estimate_rule(survey, i, 0);
         }
@@ -447,6 +554,9 @@ impl<'g> Builder<'g> {
         if self.est[r] != u64::MAX {
             return self.est[r];
         }
+        if self.group[r] != NO_GROUP && !self.group_est.is_empty() {
+            return self.group_est[self.group[r] as usize];
+        }
         if self.recursive[r] || depth > MAX_INLINE_DEPTH {
             return 1;
         }
@@ -459,6 +569,10 @@ impl<'g> Builder<'g> {
     fn estimate_body(&mut self, survey: &survey::Survey, r: usize, depth: usize) -> u64 {
         let mut v = survey.own(r);
         for &(c, copies) in survey.refs(r) {
+            if self.group[c.index()] != NO_GROUP && self.group[c.index()] == self.group[r] {
+                // Another member of the same group: an empty edge.
+                continue;
+            }
             let one = if self.inlinable(c) {
                 self.estimate_rule(survey, c.index(), depth)
             } else {
@@ -485,13 +599,18 @@ impl<'g> Builder<'g> {
 
     fn inlinable(&self, r: RuleId) -> bool {
         let i = r.index();
-        !self.recursive[i]
+        (!self.recursive[i] || self.group[i] != NO_GROUP)
             && self.g.rule(r).lookahead.is_none()
             && r != self.g.root()
             && !self.keep.get(i).copied().unwrap_or(false)
     }
 
     fn should_inline(&self, r: RuleId, depth: usize) -> bool {
+        if self.group[r.index()] != NO_GROUP {
+            return !self.called[r.index()]
+                && depth < MAX_INLINE_DEPTH
+                && self.group_est[self.group[r.index()] as usize] <= GROUP_SIZE;
+        }
         self.inlinable(r)
             && !self.called[r.index()]
             && depth < MAX_INLINE_DEPTH
@@ -702,7 +821,27 @@ impl<'g> Builder<'g> {
             Expr::Class(c) if c.is_normalized() => self.build_class(nfa, &c.ranges, from, to),
             Expr::Class(c) => self.build_class(nfa, &c.normalized(), from, to),
             Expr::Ref(r) => {
-                if self.should_inline(*r, depth) {
+                let group = self.group[r.index()];
+                if let Some(gb) = self.groups.last_mut().filter(|gb| gb.id == group) {
+                    // A member of the group being built, in tail position: go to its start.
+                    debug_assert_eq!(to, gb.end, "a group reference in tail position");
+                    let start = match gb.starts.iter().find(|(m, _)| m == r) {
+                        Some(&(_, s)) => s,
+                        None => {
+                            let s = nfa.add(&mut self.budget)?;
+                            let gb = self.groups.last_mut().expect("group being built");
+                            gb.starts.push((*r, s));
+                            gb.pending.push(*r);
+                            s
+                        }
+                    };
+                    nfa.eps(from, start);
+                    Ok(())
+                } else if group != NO_GROUP && self.should_inline(*r, depth) {
+                    let s = nfa.add(&mut self.budget)?;
+                    nfa.eps(from, s);
+                    self.build_group(nfa, *r, s, to, depth + 1)
+                } else if self.should_inline(*r, depth) {
                     let body = &self.g.rule(*r).body;
                     self.build(nfa, body, from, to, depth + 1)
                 } else if self.should_unfold(*r, depth) {
@@ -761,6 +900,38 @@ impl<'g> Builder<'g> {
                 self.build_repeat(nfa, expr, *min, *max, from, to, depth)
             }
         }
+    }
+
+    /// Adds NFA paths from `from` to `to` matching rule `r` of a right-linear group, with
+    /// every member it reaches built once, as states of this automaton.
+    fn build_group(
+        &mut self,
+        nfa: &mut Nfa,
+        r: RuleId,
+        from: u32,
+        to: u32,
+        depth: usize,
+    ) -> Result<()> {
+        self.groups.push(GroupBuild {
+            id: self.group[r.index()],
+            end: to,
+            starts: vec![(r, from)],
+            pending: vec![r],
+        });
+        let mut res = Ok(());
+        while let Some(m) = self.groups.last_mut().and_then(|gb| gb.pending.pop()) {
+            let start = self
+                .groups
+                .last()
+                .and_then(|gb| gb.starts.iter().find(|(x, _)| *x == m).map(|&(_, s)| s));
+            let body = &self.g.rule(m).body;
+            res = self.build(nfa, body, start.expect("member start"), to, depth);
+            if res.is_err() {
+                break;
+            }
+        }
+        self.groups.pop();
+        res
     }
 
     /// Adds NFA paths from `from` to `to` matching the items of `v` in order.
@@ -1651,6 +1822,50 @@ mod tests {
         assert_eq!(a.rules.len(), 2);
         assert_eq!(a.safe_depth(1, a.rules[1].start), 255);
         assert_eq!(a.safe_depth(0, a.rules[0].start), 0);
+    }
+
+    #[test]
+    fn right_linear_groups_become_states_of_their_caller() {
+        // `list` refers to itself last; `evens` and `odds` to each other last: both groups
+        // are regular, built into the root without calls. `mid` refers to itself in the
+        // middle: it stays a rule of its own, called.
+        let g = Grammar::from_ebnf(
+            r#"root ::= "[" list "]" evens "|" mid
+list ::= [a-z]+ ("," list | "")
+evens ::= "ab" odds | ""
+odds ::= "c" evens
+mid ::= "(" mid ")" | "x""#,
+            "root",
+        )
+        .unwrap();
+        let a = Automata::build(&g).unwrap();
+        assert_eq!(a.rules.len(), 2, "only the root and `mid`");
+        assert_eq!(a.rules[1].name, "mid");
+        let d = &a.rules[0];
+        // `mid` is unfolded once into the root: `x` ends it there without a call.
+        let takes = |s: &str| {
+            let mut st = d.start;
+            for &b in s.as_bytes() {
+                st = d.next(st, b);
+                if st == DEAD {
+                    return false;
+                }
+            }
+            d.accept[st as usize]
+        };
+        for ok in ["[a]|x", "[ab,c,def]abcabc|x", "[x]abc|x"] {
+            assert!(takes(ok), "{ok}");
+        }
+        for bad in [
+            "[]|x",
+            "[a,]|x",
+            "[a]abab|x",
+            "[a]abcab|x",
+            "[a,b|x",
+            "[a]c|x",
+        ] {
+            assert!(!takes(bad), "{bad}");
+        }
     }
 
     #[test]

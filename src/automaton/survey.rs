@@ -82,6 +82,12 @@ impl Survey {
 
     /// Per rule: whether it is part of a cycle of references.
     pub(crate) fn recursive(&self) -> Vec<bool> {
+        self.components().1
+    }
+
+    /// Per rule: its strongly connected component of references (numbered in the order
+    /// they close, callees first), and whether it is part of a cycle.
+    pub(crate) fn components(&self) -> (Vec<u32>, Vec<bool>) {
         let n = self.len();
         let adj = |v: usize| self.refs(v);
         let mut index = vec![u32::MAX; n];
@@ -89,6 +95,8 @@ impl Survey {
         let mut on_stack = vec![false; n];
         let mut stack = Vec::new();
         let mut rec = vec![false; n];
+        let mut comp_of = vec![0u32; n];
+        let mut comps = 0u32;
         let mut counter = 0u32;
         for s in 0..n {
             if index[s] != u32::MAX {
@@ -131,12 +139,14 @@ impl Survey {
                         let cyclic = comp.len() > 1 || adj(v).iter().any(|&(c, _)| c.index() == v);
                         for w in comp {
                             rec[w] = cyclic;
+                            comp_of[w] = comps;
                         }
+                        comps += 1;
                     }
                 }
             }
         }
-        rec
+        (comp_of, rec)
     }
 }
 
