@@ -183,14 +183,18 @@ impl Facts {
     }
 
     /// Whether safe text of up to 254 characters from `s` (any text token) meets no call,
-    /// no end and no state that takes a control byte ([`text::quiet_within`]): a loop
+    /// no end and no state that takes a control byte ([`text::quiet_levels`]): a loop
     /// over text, a count longer than any token (a `maxLength` of 255 or more), or text
     /// that goes on into a quiet sink (an unanchored pattern's tail). Meant for states
     /// whose safe depth is 255.
     pub fn quiet_text(&self, d: &RuleDfa, s: u32) -> bool {
         settle(&self.quiet, s, |_| {
-            let quiet = text::quiet_within(d, &self.tc, s, 254, 4096, &self.quiet_sinks);
-            [(s, quiet as u8)]
+            // One walk of twice the levels also settles the states up to 254 characters
+            // on (the next counts of a long `maxLength` chain).
+            let held = text::quiet_levels(d, &self.tc, s, 254, 254, 8192, &self.quiet_sinks);
+            let own = held.first() == Some(&s);
+            std::iter::once((s, own as u8))
+                .chain(held.into_iter().skip(own as usize).map(|t| (t, 1)))
         }) == 1
     }
 

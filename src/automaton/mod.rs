@@ -1825,6 +1825,38 @@ mod tests {
     }
 
     #[test]
+    fn facts_along_a_long_count_match_their_definition_in_any_order() {
+        // After the quote and `i` characters, 2000 - i are left: the safe depth is that
+        // (at most 255), and text is quiet (no end, every character taken) for 254 more
+        // characters iff at least 254 are left. Each query settles a batch of later states;
+        // the queries jump back and forth so that both settled and fresh states are read.
+        let g =
+            Grammar::from_ebnf(r#"root ::= "\"" [^"\\\x00-\x1f]{0,2000} "\"""#, "root").unwrap();
+        let a = Automata::build(&g).unwrap();
+        let d = &a.rules[0];
+        let mut states = vec![d.next(d.start, b'"')];
+        for _ in 0..2000 {
+            let last = *states.last().unwrap();
+            states.push(d.next(last, b'a'));
+        }
+        let f = a.facts(0);
+        let order = (0..=2000usize).map(|k| (k * 617) % 2001);
+        for i in order {
+            let left = 2000 - i;
+            assert_eq!(
+                f.safe(d, states[i]) as usize,
+                left.min(255),
+                "safe after {i}"
+            );
+            assert_eq!(f.quiet_text(d, states[i]), left >= 254, "quiet after {i}");
+            // The same as the state's own walk.
+            let tc = text::TextClasses::new(d);
+            let alone = text::quiet_within(d, &tc, states[i], 254, 8192, &[]);
+            assert_eq!(f.quiet_text(d, states[i]), alone, "walk after {i}");
+        }
+    }
+
+    #[test]
     fn right_linear_groups_become_states_of_their_caller() {
         // `list` refers to itself last; `evens` and `odds` to each other last: both groups
         // are regular, built into the root without calls. `mid` refers to itself in the

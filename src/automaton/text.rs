@@ -351,16 +351,26 @@ pub(crate) fn safe_closure(
     // The closure, with each member's successors.
     let mut index: crate::fxhash::FxHashMap<u32, usize> = Default::default();
     let mut members: Vec<(u32, Option<Vec<u32>>)> = Vec::new();
+    // Per member: its distance in characters from `s` (breadth first).
+    let mut dist: Vec<usize> = vec![0];
     index.insert(s, 0);
     members.push((s, None));
     let mut k = 0;
     while k < members.len() {
         let st = members[k].0;
+        if dist[k] == FAR {
+            // Not followed: taken as 255, which changes no depth within 255 characters of
+            // it (those members are not returned).
+            members[k].1 = Some(Vec::new());
+            k += 1;
+            continue;
+        }
         let out = succ(d, tc, st, excl, |t| d.quiet(t));
         for &t in out.iter().flatten() {
             if d.quiet(t) && known(t).is_none() && !index.contains_key(&t) {
                 index.insert(t, members.len());
                 members.push((t, None));
+                dist.push(dist[k] + 1);
             }
         }
         members[k].1 = out;
@@ -416,12 +426,21 @@ pub(crate) fn safe_closure(
             }
         }
     }
+    // A depth is at most 255, so a member within `FAR - 255` characters of `s` depends on
+    // followed members only.
     members
         .iter()
         .zip(f)
-        .map(|((st, _), v)| (*st, v as u8))
+        .zip(dist)
+        .filter(|&(_, k)| k + 255 <= FAR)
+        .map(|(((st, _), v), _)| (*st, v as u8))
         .collect()
 }
+
+/// How far (in characters) [`safe_closure`] follows the states it meets: twice a depth, so
+/// that one closure settles the next 255 states of a long count (a `maxLength: 5000`
+/// string), not all of them at once.
+const FAR: usize = 510;
 
 /// The longest run of safe ASCII characters that `s` takes, through any states, for `s`
 /// and every state it reaches on the way (255: at least 255, or a cycle). A lower bound on
@@ -481,13 +500,102 @@ fn takes_control(d: &RuleDfa, st: u32) -> bool {
     (0..0x20).any(|b| d.next(st, b) != DEAD)
 }
 
-/// Whether every state that safe text of at most `chars` characters leads `s` to (`s`
-/// included, and the states inside a character) has no call and no end, and takes no
-/// control byte (below 0x20): a loop over text, or a count of more than `chars`
-/// characters; every safe character must be taken on the way. A state in `quiet_sinks`
-/// (its calls are all to rules that have the property) that does not end passes text on
-/// to them: it is followed only through the characters it takes itself. `false` as well
-/// when the states are more than `limit`.
+/// The states that [`quiet_within`] with `chars` holds for, among `s` and the states safe
+/// text leads it to in at most `extra` characters: what one walk of `chars + extra`
+/// levels proves. A state first met at level `k` holds when every level up to `k + chars`
+/// was walked without a state that fails (the states a count leads to are each the next
+/// count, so along a `maxLength: 5000` string one walk settles `extra` of them instead of
+/// each walking its own `chars` levels). `s` comes first when it holds. Every state that
+/// safe text of at most `chars` characters leads `s` to (`s` included, and the states
+/// inside a character) must have no call and no end, and take no control byte (below
+/// 0x20): a loop over text, or a count of more than `chars` characters; every safe
+/// character must be taken on the way. A state in `quiet_sinks` (its calls are all to
+/// rules that have the property) that does not end passes text on to them: it is followed
+/// only through the characters it takes itself. The walk stops (at the level it is on)
+/// past `limit` states.
+pub(crate) fn quiet_levels(
+    d: &RuleDfa,
+    tc: &TextClasses,
+    s: u32,
+    chars: usize,
+    extra: usize,
+    limit: usize,
+    quiet_sinks: &[bool],
+) -> Vec<u32> {
+    let hands_on = |st: u32| quiet_sinks.get(st as usize) == Some(&true) && !d.accept[st as usize];
+    let fits = |st: u32| (d.plain[st as usize] || hands_on(st)) && !takes_control(d, st);
+    let takes_none = |st: u32| {
+        (0x20..=0xf4u8)
+            .filter(|&b| b >= 0xc2 || SAFE_ASCII & class_bit(b) != 0)
+            .all(|b| d.next(st, b) == DEAD)
+    };
+    let last = chars + extra;
+    let mut seen: crate::fxhash::FxHashSet<u32> = Default::default();
+    seen.insert(s);
+    // States in the order first met, with the level each was first met at.
+    let mut met: Vec<(u32, usize)> = vec![(s, 0)];
+    let mut level = vec![s];
+    // The last level whose states all fit, and the last whose states were all followed,
+    // unless `ended`: nothing is left to follow before `last`, and every state met holds.
+    let mut fit_done = last;
+    let mut follow_done = last;
+    let mut ended = false;
+    // A state met again is not followed again: it was followed as far or further.
+    'levels: for k in 0..=last {
+        if !level.iter().all(|&st| fits(st)) {
+            if k == 0 {
+                return Vec::new();
+            }
+            (fit_done, follow_done) = (k - 1, k - 1);
+            break;
+        }
+        if k == last {
+            follow_done = k.wrapping_sub(1);
+            break;
+        }
+        let mut next: Vec<u32> = Vec::new();
+        for &st in &level {
+            if hands_on(st) && takes_none(st) {
+                continue;
+            }
+            let passes = |t: u32| d.plain[t as usize] || hands_on(t);
+            let ends = succ(d, tc, st, 0, passes);
+            let Some(ends) = ends else {
+                (fit_done, follow_done) = (k, k.wrapping_sub(1));
+                break 'levels;
+            };
+            for t in ends {
+                if seen.insert(t) {
+                    if seen.len() > limit {
+                        (fit_done, follow_done) = (k, k.wrapping_sub(1));
+                        break 'levels;
+                    }
+                    met.push((t, k + 1));
+                    next.push(t);
+                }
+            }
+        }
+        if next.is_empty() {
+            ended = true;
+            break;
+        }
+        level = next;
+    }
+    // A state met at level `j` holds when the `chars` levels after it fit and the ones
+    // before the last of them were followed (`follow_done` wraps below level 0).
+    let holds = |j: usize| {
+        ended
+            || (j + chars <= fit_done
+                && (chars == 0 || (follow_done != usize::MAX && j + chars - 1 <= follow_done)))
+    };
+    met.into_iter()
+        .filter(|&(_, j)| holds(j))
+        .map(|(st, _)| st)
+        .collect()
+}
+
+/// Whether [`quiet_levels`] holds for `s` itself.
+#[cfg(test)]
 pub(crate) fn quiet_within(
     d: &RuleDfa,
     tc: &TextClasses,
@@ -496,47 +604,7 @@ pub(crate) fn quiet_within(
     limit: usize,
     quiet_sinks: &[bool],
 ) -> bool {
-    // A state whose only calls are to quiet sinks (and that does not end) hands the text
-    // it does not take itself to rules that have the property.
-    let hands_on = |st: u32| quiet_sinks.get(st as usize) == Some(&true) && !d.accept[st as usize];
-    let fits = |st: u32| (d.plain[st as usize] || hands_on(st)) && !takes_control(d, st);
-    let takes_none = |st: u32| {
-        (0x20..=0xf4u8)
-            .filter(|&b| b >= 0xc2 || SAFE_ASCII & class_bit(b) != 0)
-            .all(|b| d.next(st, b) == DEAD)
-    };
-    let mut seen: crate::fxhash::FxHashSet<u32> = Default::default();
-    seen.insert(s);
-    let mut level = vec![s];
-    // A state met again is not followed again: it was followed as far or further.
-    for k in 0..=chars {
-        let mut next: Vec<u32> = Vec::new();
-        for &st in &level {
-            if !fits(st) {
-                return false;
-            }
-            if k == chars || (hands_on(st) && takes_none(st)) {
-                continue;
-            }
-            let passes = |t: u32| d.plain[t as usize] || hands_on(t);
-            let Some(ends) = succ(d, tc, st, 0, passes) else {
-                return false;
-            };
-            for t in ends {
-                if seen.insert(t) {
-                    if seen.len() > limit {
-                        return false;
-                    }
-                    next.push(t);
-                }
-            }
-        }
-        if next.is_empty() {
-            break;
-        }
-        level = next;
-    }
-    true
+    quiet_levels(d, tc, s, chars, 0, limit, quiet_sinks).first() == Some(&s)
 }
 
 /// [`super::facts::Facts::counts_only`]: the states after each whole safe character, level by
