@@ -1824,6 +1824,18 @@ mod tests {
         assert_eq!(a.safe_depth(0, a.rules[0].start), 0);
     }
 
+    /// Whether `d`'s own transitions take `s` from the start into an accepting state.
+    fn dfa_takes(d: &RuleDfa, s: &str) -> bool {
+        let mut st = d.start;
+        for &b in s.as_bytes() {
+            st = d.next(st, b);
+            if st == DEAD {
+                return false;
+            }
+        }
+        d.accept[st as usize]
+    }
+
     #[test]
     fn facts_along_a_long_count_match_their_definition_in_any_order() {
         // After the quote and `i` characters, 2000 - i are left: the safe depth is that
@@ -1875,16 +1887,7 @@ mid ::= "(" mid ")" | "x""#,
         assert_eq!(a.rules[1].name, "mid");
         let d = &a.rules[0];
         // `mid` is unfolded once into the root: `x` ends it there without a call.
-        let takes = |s: &str| {
-            let mut st = d.start;
-            for &b in s.as_bytes() {
-                st = d.next(st, b);
-                if st == DEAD {
-                    return false;
-                }
-            }
-            d.accept[st as usize]
-        };
+        let takes = |s: &str| dfa_takes(d, s);
         for ok in ["[a]|x", "[ab,c,def]abcabc|x", "[x]abc|x"] {
             assert!(takes(ok), "{ok}");
         }
@@ -1914,16 +1917,7 @@ x ::= "{" [a-z]{1,20} "}""#,
         let a = Automata::build(&g).unwrap();
         let d = &a.rules[0];
         assert_eq!(d.num_states(), 25);
-        let run = |s: &str| {
-            let mut st = d.start;
-            for &b in s.as_bytes() {
-                st = d.next(st, b);
-                if st == DEAD {
-                    return false;
-                }
-            }
-            d.accept[st as usize]
-        };
+        let run = |s: &str| dfa_takes(d, s);
         assert!(run("[{a}]"));
         assert!(run("[{ab},{c},{abcdefghijklmnopqrst}]"));
         assert!(!run("[{abcdefghijklmnopqrstu}]"));
