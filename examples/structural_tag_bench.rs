@@ -1,7 +1,7 @@
 //! Structural-tag benchmark: `triggered_tags` grammars with many tools.
 //!
 //! `cargo run --release --example structural_tag_bench -- [--tokenizers llama3-128k,qwen3-151k]
-//! [--tools 50,400] [--walk encode|greedy] [--out DIR]`
+//! [--tools 50,400] [--walk encode|greedy] [--slow US] [--out DIR]`
 //!
 //! For each tokenizer and tool count, builds a Qwen/Hermes-style structural tag (trigger
 //! `<tool_call>`, one tag per tool whose content is that tool's JSON Schema), and reports:
@@ -15,6 +15,8 @@
 //! compiled grammar: `cold` (token classes computed on first use) and `warm`; then `next`, a
 //! cold walk of the same input compiled again by the same compiler (as a server's next
 //! request: classes of rules shared between grammars are already known).
+//!
+//! `--slow US` prints every fill slower than US µs with the document around it.
 //!
 //! The structural tags and walk documents are written to `--out` (default
 //! `target/structural_tag_bench/`) for `bench/structural_tag_peers.py`, which runs XGrammar
@@ -130,6 +132,7 @@ fn walk(
     doc: &str,
     regions: &[(usize, usize, u8)],
     split: Split,
+    slow: f64,
 ) -> ([Vec<f64>; 3], bool) {
     let mut m = GrammarMatcher::new(cg.clone(), &MatcherOptions::default()).expect("matcher");
     let mut bm = vec![0i32; m.bitmask_words()];
@@ -151,6 +154,20 @@ fn walk(
             kind = 2;
         }
         times[kind as usize].push(us);
+        if us > slow {
+            let at = |i: usize| {
+                (0..=i)
+                    .rev()
+                    .find(|&j| doc.is_char_boundary(j))
+                    .unwrap_or(0)
+            };
+            let (lo, hi) = (at(pos.saturating_sub(24)), at((pos + 12).min(doc.len())));
+            println!(
+                "    slow {us:8.1} µs  fill {step:4} at byte {pos:5}  {:?} | {:?}",
+                &doc[lo..pos],
+                &doc[pos..hi]
+            );
+        }
         let allowed = |t: u32| bm[(t / 32) as usize] as u32 & (1 << (t % 32)) != 0;
         let next = match &encoded {
             Some(ids) => ids.get(step).copied().filter(|&t| allowed(t)),
@@ -200,6 +217,7 @@ fn main() {
         .filter_map(|s| s.parse().ok())
         .collect();
     let out = std::path::PathBuf::from(arg("--out", "target/structural_tag_bench"));
+    let slow: f64 = arg("--slow", "inf").parse().unwrap_or(f64::INFINITY);
     let split = match arg("--walk", "encode").as_str() {
         "greedy" => Split::Greedy,
         "encode" => Split::Encode,
@@ -269,7 +287,7 @@ fn main() {
                 .compile_grammar(&Grammar::from_structural_tag(&tag).expect("structural tag"))
                 .expect("compile");
             for (pass, cg) in [("cold", &cg), ("warm", &cg), ("next", &again)] {
-                let (mut times, ok) = walk(&tok, cg, &doc, &regions, split);
+                let (mut times, ok) = walk(&tok, cg, &doc, &regions, split, slow);
                 let mut all: Vec<f64> = times.iter().flatten().copied().collect();
                 println!(
                     "  {pass}: all {}  completed={ok}",
