@@ -554,7 +554,7 @@ impl<'g> Builder<'g> {
         if self.est[r] != u64::MAX {
             return self.est[r];
         }
-        if self.group[r] != NO_GROUP && !self.group_est.is_empty() {
+        if self.group[r] != NO_GROUP {
             return self.group_est[self.group[r] as usize];
         }
         if self.recursive[r] || depth > MAX_INLINE_DEPTH {
