@@ -51,6 +51,12 @@ list ::= [a-z]+ ("," list | "")
 evens ::= "ab" odds | ""
 odds ::= "c" evens"#,
     ),
+    // A bounded repetition of a large rule calls it from every copy.
+    (
+        "repeated_calls",
+        r#"root ::= "[" big ("," big){0,4} "]"
+big ::= [a-z] [a-z0-9 ]{0,70}"#,
+    ),
     ("greek_cjk", r#"root ::= [α-ω]+ "-" [\u4e00-\u9fff]{1,3}"#),
     ("quoted", r#"root ::= "\"" [^"\\]* "\"""#),
     ("bounded", r#"root ::= [0-9]{2,4} "-" [a-f]{3}"#),

@@ -411,7 +411,13 @@ struct Builder<'g> {
     group_est: Vec<u64>,
     /// The right-linear groups being built, innermost last.
     groups: Vec<GroupBuild>,
+    /// Copies the enclosing bounded repetitions make of what is being built.
+    copies: u64,
 }
+
+/// Smallest estimate of a rule that a bounded repetition calls instead of inlining a copy
+/// per repetition ([`Builder::should_inline`]).
+const COPIED_CALL_MIN: u64 = 64;
 
 /// No right-linear group.
 const NO_GROUP: u32 = u32::MAX;
@@ -518,6 +524,7 @@ impl<'g> Builder<'g> {
             group: linear_groups(g, survey),
             group_est: Vec::new(),
             groups: Vec::new(),
+            copies: 1,
         };
         // A group's estimate: its bodies together, references between members free.
         let ngroups = b
@@ -614,6 +621,7 @@ impl<'g> Builder<'g> {
         self.inlinable(r)
             && !self.called[r.index()]
             && depth < MAX_INLINE_DEPTH
+            && (self.copies <= 1 || self.est[r.index()] < COPIED_CALL_MIN)
             && (self.est[r.index()] <= INLINE_SIZE
                 || (self.refcount[r.index()] <= 1 && !self.closed[r.index()]))
     }
@@ -978,6 +986,30 @@ impl<'g> Builder<'g> {
                 "repetition {{{min},{m}}}: minimum exceeds maximum"
             )));
         }
+        // Each copy of a large rule would be walked apart on first use: such rules are
+        // called from every copy instead, which share their classes.
+        let outer = self.copies;
+        let copies = max.unwrap_or(min).max(min) as u64;
+        if copies > 1 {
+            self.copies = outer.saturating_mul(copies);
+        }
+        let res = self.build_repeat_copies(nfa, e, min, max, from, to, depth);
+        self.copies = outer;
+        res
+    }
+
+    /// [`Self::build_repeat`] once the copies are counted.
+    #[allow(clippy::too_many_arguments)]
+    fn build_repeat_copies(
+        &mut self,
+        nfa: &mut Nfa,
+        e: &Expr,
+        min: u32,
+        max: Option<u32>,
+        from: u32,
+        to: u32,
+        depth: usize,
+    ) -> Result<()> {
         let mut cur = from;
         for _ in 0..min {
             let next = nfa.add(&mut self.budget)?;
@@ -1866,6 +1898,26 @@ mod tests {
             let alone = text::quiet_within(d, &tc, states[i], 254, 8192, &[]);
             assert_eq!(f.quiet_text(d, states[i]), alone, "walk after {i}");
         }
+    }
+
+    #[test]
+    fn bounded_repetitions_call_large_rules_and_inline_small_ones() {
+        // Each of the five copies of `big` would be states of its own, walked apart on
+        // first use; the copies call it instead. `small` is inlined into each copy.
+        let g = Grammar::from_ebnf(
+            r#"root ::= "[" big ("," big){0,5} "]" (";" small){0,5}
+big ::= [a-z] [a-z0-9]{0,80}
+small ::= "x" | "y""#,
+            "root",
+        )
+        .unwrap();
+        let a = Automata::build(&g).unwrap();
+        let names: Vec<&str> = a.rules.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["root", "big"]);
+        // The first `big`, outside the repetition, is inlined: the root takes it alone.
+        assert!(dfa_takes(&a.rules[0], "[ab]"));
+        assert!(dfa_takes(&a.rules[0], "[ab];x;y"));
+        assert!(!dfa_takes(&a.rules[0], "[ab];z"));
     }
 
     #[test]
