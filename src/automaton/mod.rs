@@ -993,19 +993,18 @@ impl<'g> Builder<'g> {
         if copies > 1 {
             self.copies = outer.saturating_mul(copies);
         }
-        let res = self.build_repeat_copies(nfa, e, min, max, from, to, depth);
+        let res = self.build_copies(nfa, e, (min, max), from, to, depth);
         self.copies = outer;
         res
     }
 
-    /// [`Self::build_repeat`] once the copies are counted.
-    #[allow(clippy::too_many_arguments)]
-    fn build_repeat_copies(
+    /// The NFA paths of `e` repeated `min..=max` times ([`Self::build_repeat`] once the
+    /// copies are counted).
+    fn build_copies(
         &mut self,
         nfa: &mut Nfa,
         e: &Expr,
-        min: u32,
-        max: Option<u32>,
+        (min, max): (u32, Option<u32>),
         from: u32,
         to: u32,
         depth: usize,
