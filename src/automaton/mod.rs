@@ -477,19 +477,19 @@ fn linear_groups(g: &Rules<'_>, survey: &survey::Survey) -> Vec<u32> {
             }
         }
     }
+    for (c, ok) in ok.iter_mut().enumerate() {
+        *ok &= outside[c] == 1;
+    }
     for r in 0..n {
         let c = comp[r] as usize;
-        if ok[c] && outside[c] == 1 {
+        if ok[c] {
             let member = |x: RuleId| comp[x.index()] as usize == c;
-            if !tail_refs_only(&g.rule(RuleId(r as u32)).body, &member, true) {
-                ok[c] = false;
-            }
+            ok[c] = tail_refs_only(&g.rule(RuleId(r as u32)).body, &member, true);
         }
     }
     (0..n)
         .map(|r| {
-            let c = comp[r] as usize;
-            if ok[c] && outside[c] == 1 {
+            if ok[comp[r] as usize] {
                 comp[r]
             } else {
                 NO_GROUP
@@ -526,7 +526,8 @@ impl<'g> Builder<'g> {
             groups: Vec::new(),
             copies: 1,
         };
-        // A group's estimate: its bodies together, references between members free.
+        // A group's estimate: its bodies together, references between members free;
+        // groups are numbered callees first, so a group's callees are estimated before it.
         let ngroups = b
             .group
             .iter()
@@ -534,18 +535,15 @@ impl<'g> Builder<'g> {
             .map(|&x| x as usize + 1)
             .max();
         b.group_est = vec![0; ngroups.unwrap_or(0)];
-        // Size estimates, callees first (memoized; recursive rules count as one call edge,
-        // right-linear groups as all their bodies).
-        // Groups numbered callees first: a group's callees are estimated before it.
         let mut members: Vec<usize> = (0..n).filter(|&i| b.group[i] != NO_GROUP).collect();
         members.sort_by_key(|&i| b.group[i]);
         for i in members {
-            {
-                let v = b.estimate_body(survey, i, 1);
-                let e = &mut b.group_est[b.group[i] as usize];
-                *e = e.saturating_add(v);
-            }
+            let v = b.estimate_body(survey, i, 1);
+            let e = &mut b.group_est[b.group[i] as usize];
+            *e = e.saturating_add(v);
         }
+        // Size estimates, callees first (memoized; recursive rules count as one call edge,
+        // right-linear groups as all their bodies).
         for i in 0..n {
             b.estimate_rule(survey, i, 0);
         }
@@ -831,13 +829,13 @@ impl<'g> Builder<'g> {
             Expr::Ref(r) => {
                 let group = self.group[r.index()];
                 if let Some(gb) = self.groups.last_mut().filter(|gb| gb.id == group) {
-                    // A member of the group being built, in tail position: go to its start.
+                    // A member of the group being built, in tail position: go to its start
+                    // (made, and the member queued, when first referenced).
                     debug_assert_eq!(to, gb.end, "a group reference in tail position");
                     let start = match gb.starts.iter().find(|(m, _)| m == r) {
                         Some(&(_, s)) => s,
                         None => {
                             let s = nfa.add(&mut self.budget)?;
-                            let gb = self.groups.last_mut().expect("group being built");
                             gb.starts.push((*r, s));
                             gb.pending.push(*r);
                             s
