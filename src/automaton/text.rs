@@ -132,7 +132,7 @@ const ROWS: &[&[(u8, u8)]] = &[
     &[(0xf4, 0xf4), (0x80, 0x8f), (0x80, 0xbf), (0x80, 0xbf)],
 ];
 
-/// [`ROWS`] without the whitespace characters from U+0080 ([`is_space`]; the ASCII ones
+/// [`ROWS`] without the whitespace characters from U+0080 ([`SPACES_FROM_0X80`]; the ASCII ones
 /// are left out through the exclusion itself): the rows a state must take when
 /// the ASCII space is left out ([`succ`]), so that `\S` loops, which leave at every
 /// whitespace character, have a safe depth too.
@@ -175,8 +175,22 @@ const ROWS_NO_WS: &[&[(u8, u8)]] = &[
 /// A whitespace character as [`ROWS_NO_WS`] leaves them out: Unicode's White_Space
 /// ([`char::is_whitespace`]) and U+FEFF, which the `\s` of JSON Schema (ECMA-262) patterns
 /// also takes.
-pub(crate) fn is_space(c: char) -> bool {
+#[cfg(test)]
+fn is_space(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}'
+}
+
+/// The whitespace characters from U+0080 ([`ROWS_NO_WS`] leaves them out).
+pub(crate) const SPACES_FROM_0X80: [char; 20] = [
+    '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}',
+    '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200a}', '\u{2028}', '\u{2029}',
+    '\u{202f}', '\u{205f}', '\u{3000}', '\u{feff}',
+];
+
+/// Whether an exclusion of ASCII characters (the `excl` of [`succ`]) leaves out the space,
+/// and with it every whitespace character ([`ROWS_NO_WS`]).
+pub(crate) fn leaves_out_spaces(excl: ByteClass) -> bool {
+    excl & class_bit(b' ') != 0
 }
 
 /// The byte classes of one automaton that the text analyses read, gathered once.
@@ -297,7 +311,7 @@ fn succ(
     if !ok(s) || tc.ascii.iter().any(|&c| kept(c) && row_of(s)[c] == DEAD) {
         return None;
     }
-    let rows = if excl & class_bit(b' ') != 0 {
+    let rows = if leaves_out_spaces(excl) {
         &tc.rows_no_ws
     } else {
         &tc.rows
@@ -734,6 +748,11 @@ mod tests {
                         .all(|(&(lo, hi), b)| (lo..=hi).contains(b))
             })
         };
+        let listed: Vec<char> = (0x80..=0x10ffffu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_space(c))
+            .collect();
+        assert_eq!(listed, SPACES_FROM_0X80);
         let mut buf = [0u8; 4];
         for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
             let bytes = c.encode_utf8(&mut buf).as_bytes();

@@ -14,6 +14,7 @@
 //! root can end.
 
 use crate::automaton::runs::{ByteClass, Run, class_bit};
+use crate::automaton::text::leaves_out_spaces;
 use crate::automaton::{Automata, ByteSet, DEAD, KRule};
 use crate::parser::Parser;
 
@@ -763,7 +764,7 @@ impl<'a> TrieWalk<'a> {
                                         *seen.excl.get_or_insert_with(|| facts.excluding(d, ns));
                                     tail <= depth
                                         && vocab.below[c as usize] & e == 0
-                                        && (e & class_bit(b' ') == 0 || !vocab.ws_below[c as usize])
+                                        && (!leaves_out_spaces(e) || !vocab.ws_below[c as usize])
                                 }
                             }
                             k => tail < facts.inside(d, ns, k as usize - 1),
@@ -922,6 +923,22 @@ pub(crate) fn set_bit(mask: &mut [u32], id: u32) {
 #[inline]
 pub(crate) fn get_bit(mask: &[u32], id: u32) -> bool {
     mask[(id / 32) as usize] & (1 << (id % 32)) != 0
+}
+
+/// Keeps in `mask` only the tokens of `set`.
+pub(crate) fn and_into(mask: &mut [u32], set: &TokenSet) {
+    match set {
+        TokenSet::Ids(v) => {
+            let mut keep = vec![0u32; mask.len()];
+            for &id in v {
+                if get_bit(mask, id) {
+                    set_bit(&mut keep, id);
+                }
+            }
+            mask.copy_from_slice(&keep);
+        }
+        TokenSet::Bits(b) => mask.iter_mut().zip(b).for_each(|(m, &x)| *m &= x),
+    }
 }
 
 /// Adds `set` to `mask`.

@@ -40,7 +40,7 @@ pub(crate) struct VocabIndex {
     /// Per trie node: the last bytes of its children ([`ByteClass`]).
     pub child_bytes: Vec<ByteClass>,
     /// Per trie node: some token below continues the node's prefix with (a byte of) a
-    /// whitespace character from U+0080 (`text::is_space`: U+00A0, U+3000, …). A walk that
+    /// whitespace character from U+0080 (`text::SPACES_FROM_0X80`: U+00A0, U+3000, …). A walk that
     /// leaves out the space leaves these out too (`text::ROWS_NO_WS`).
     pub ws_below: Vec<bool>,
     /// Per trie node: its first child whose [`Self::text_tail`] is [`NOT_TEXT`]
@@ -196,9 +196,8 @@ fn below_and_height(trie: &[TrieNode]) -> (Vec<ByteClass>, Vec<u8>) {
 /// [`VocabIndex::text_chars`] of one token.
 /// [`VocabIndex::ws_below`], from the tokens that hold a high byte.
 fn ws_below(v: &VocabIndex) -> Vec<bool> {
-    let spaces: Vec<Vec<u8>> = (0x80..=0x10ffffu32)
-        .filter_map(char::from_u32)
-        .filter(|&c| crate::automaton::text::is_space(c))
+    let spaces: Vec<Vec<u8>> = crate::automaton::text::SPACES_FROM_0X80
+        .iter()
         .map(|c| c.to_string().into_bytes())
         .collect();
     let mut out = vec![false; v.trie.len()];

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::compiler::CompiledGrammar;
 use crate::compiler::mask::{
-    self, CTX_DEPTH, Ctx, RealStepper, StateMask, TokenSet, get_bit, or_into, set_bit,
+    self, CTX_DEPTH, Ctx, RealStepper, StateMask, TokenSet, and_into, get_bit, or_into, set_bit,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::parser::{Item, Parser};
@@ -397,19 +397,10 @@ impl GrammarMatcher {
                 sm.uncertain.is_empty(),
                 "an alive rule neither calls nor ends"
             );
-            match (&sm.accepted, i) {
-                (TokenSet::Bits(b), 0) => bits.copy_from_slice(b),
-                (TokenSet::Ids(v), 0) => v.iter().for_each(|&id| set_bit(bits, id)),
-                (TokenSet::Bits(b), _) => bits.iter_mut().zip(b).for_each(|(m, &x)| *m &= x),
-                (TokenSet::Ids(v), _) => {
-                    let mut keep = vec![0u32; bits.len()];
-                    for &id in v {
-                        if get_bit(bits, id) {
-                            set_bit(&mut keep, id);
-                        }
-                    }
-                    *bits = keep;
-                }
+            if i == 0 {
+                or_into(bits, &sm.accepted);
+            } else {
+                and_into(bits, &sm.accepted);
             }
         }
     }
